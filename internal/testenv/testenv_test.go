@@ -1,0 +1,121 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+
+func TestTableName(t *testing.T) {
+	a, b := TableName(t), TableName(t)
+	if a == b {
+		t.Fatalf("TableName repeated %q", a)
+	}
+	if !strings.HasPrefix(a, "t-TestTableName-") || !tableNameRE.MatchString(a) {
+		t.Fatalf("bad name %q", a)
+	}
+	t.Run("a long sub test/with odd chars: é ü #1", func(t *testing.T) {
+		n := TableName(t)
+		m := regexp.MustCompile(`^t-([a-zA-Z0-9_.-]+)-[0-9a-f]{8}$`).FindStringSubmatch(n)
+		if m == nil || !tableNameRE.MatchString(n) || len(m[1]) != 40 {
+			t.Fatalf("bad name %q: want 40 sanitised chars and 8 hex digits", n)
+		}
+	})
+}
+
+func TestEndpointIsStable(t *testing.T) {
+	if a, b := Endpoint(t), Endpoint(t); a != b || a == "" {
+		t.Fatalf("Endpoint = %q then %q", a, b)
+	}
+}
+
+// TestClientRoundTrip creates a table, waits for it and writes and reads
+// an item, as the queue packages' tests will.
+func TestClientRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := Client(t)
+	table := TableName(t)
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dynalite keeps new tables CREATING for 500ms; the SDK waiter's
+	// default 20s minimum delay would make this slow.
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}
+	item := map[string]types.AttributeValue{"pk": key["pk"], "v": &types.AttributeValueMemberN{Value: "42"}}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := out.Item["v"].(*types.AttributeValueMemberN); !ok || v.Value != "42" {
+		t.Fatalf("GetItem = %#v", out.Item)
+	}
+	if _, err := c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAWSConfigEndpoint(t *testing.T) {
+	cfg := AWSConfig(t)
+	if cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != Endpoint(t) || cfg.Region != "us-east-1" {
+		t.Fatalf("AWSConfig = endpoint %v region %q", cfg.BaseEndpoint, cfg.Region)
+	}
+}
+
+// TestEndpointFailsLoudly runs this test binary outside the repository,
+// where no dynalite can be found, and checks that Endpoint fails (never
+// skips) with instructions.
+func TestEndpointFailsLoudly(t *testing.T) {
+	if os.Getenv("TESTENV_CHILD") == "1" {
+		Endpoint(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestEndpointFailsLoudly$", "-test.v")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "TESTENV_CHILD=1", EnvEndpoint+"=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--- FAIL") || !strings.Contains(string(out), "make dynalite") {
+		t.Fatalf("child: err=%v\n%s", err, out)
+	}
+}
+
+// FuzzTableName checks that any test name yields a valid DynamoDB table
+// name.
+func FuzzTableName(f *testing.F) {
+	for _, s := range []string{"", "TestX", "TestX/sub_case#01", "é/ü\x00\xff" + strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if n := tableName(name); !tableNameRE.MatchString(n) || len(n) > 2+40+1+8 {
+			t.Fatalf("tableName(%q) = %q", name, n)
+		}
+	})
+}
