@@ -1,0 +1,194 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+)
+
+// ToReceiptHandles returns the receipt handles of msgs, in order.
+func ToReceiptHandles(msgs []events.SQSMessage) []string {
+	hs := make([]string, len(msgs))
+	for i := range msgs {
+		hs[i] = msgs[i].ReceiptHandle
+	}
+	return hs
+}
+
+// DeleteMessages deletes the messages whose receipt handles are given and returns the handles
+// that deleted nothing, with an error per handle joined into err: ErrInvalidReceiptHandle
+// (malformed or tampered; nothing was sent), ErrForeignReceiptHandle (another table, queue or
+// client), ErrStaleReceiptHandle (the message was claimed again since), or a DynamoDB error.
+//
+// A delete is a conditional write on the claim token inside the handle, so only the current
+// holder deletes. Deleting a message that is already gone (deleted before, by this handle or a
+// newer one) succeeds, as in SQS, so a retried delete is harmless.
+func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) ([]string, error) {
+	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
+		return q.deleteOne(ctx, s, h)
+	})
+}
+
+// ChangeVisibility sets the visibility timeout of messages this consumer holds to d from now
+// (0..MaxVisibilityTimeout): extend it for long work, shorten it, or 0 to release the message
+// at once (a "nack"). The handle stays valid for DeleteMessages. For a message of a FIFO group
+// the change applies to the group's claim. Failed handles are reported as in DeleteMessages.
+func (q *DynamoDBQueue) ChangeVisibility(ctx context.Context, d time.Duration, handles ...string) ([]string, error) {
+	if d < 0 || d > MaxVisibilityTimeout {
+		return handles, invalidArg("visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
+	}
+	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
+		return q.changeOne(ctx, s, h, d)
+	})
+}
+
+// ReleaseMessages makes held messages visible again at once: ChangeVisibility with 0.
+func (q *DynamoDBQueue) ReleaseMessages(ctx context.Context, handles ...string) ([]string, error) {
+	return q.ChangeVisibility(ctx, 0, handles...)
+}
+
+// forEachHandle parses and checks every handle before sending anything, then applies fn to the
+// valid ones concurrently, and collects the failures in input order.
+func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(*settings, handle.Handle) error) ([]string, error) {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return hs, err
+	}
+	errs := make([]error, len(hs))
+	parsed := make([]handle.Handle, len(hs))
+	var valid []int
+	for i, raw := range hs {
+		h, err := s.signer.Parse(raw)
+		if err == nil {
+			err = s.owns(h)
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		parsed[i] = h
+		valid = append(valid, i)
+	}
+	parallel(len(valid), claimConcurrency, func(j int) {
+		i := valid[j]
+		errs[i] = fn(s, parsed[i])
+	})
+	var failed []string
+	var all []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, hs[i])
+			all = append(all, fmt.Errorf("receipt handle %d: %w", i, err))
+		}
+	}
+	return failed, errors.Join(all...)
+}
+
+// owns checks that a handle names a message of this table, queue and client.
+func (s *settings) owns(h handle.Handle) error {
+	queue, client, shard, ok := keys.SplitPartitionKey(h.PK)
+	switch {
+	case h.Table != s.table:
+		return fmt.Errorf("%w: it is for table %q, not %q", ErrForeignReceiptHandle, h.Table, s.table)
+	case !ok || queue != s.queue || client != s.client:
+		return fmt.Errorf("%w: it is for %q, not this queue and client", ErrForeignReceiptHandle, h.PK)
+	case shard >= MaxShards || !keys.IsMessageSK(h.SK):
+		return fmt.Errorf("%w: it names no message", ErrInvalidReceiptHandle)
+	case h.Group != "" && !isGroupSK(h.Group):
+		return fmt.Errorf("%w: it names no group", ErrInvalidReceiptHandle)
+	}
+	return nil
+}
+
+func isGroupSK(sk string) bool {
+	_, ok := keys.GroupFromSK(sk)
+	return ok && sk[:len(keys.GroupPrefix)] == keys.GroupPrefix
+}
+
+// deleteOne deletes the message if the handle's token still holds it, then its body chunks,
+// then releases its group so the group's next message can go out.
+func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Handle) error {
+	out, err := q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(h.PK, h.SK),
+		ConditionExpression:                 aws.String("tok = :tok"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":tok": avS(h.Token)},
+		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		if !isConditionFailed(err) {
+			return wrapAPI("DeleteItem", s.table, err)
+		}
+		if err := q.checkGone(ctx, s, h, err); err != nil {
+			return err
+		}
+	}
+	if out != nil && out.Attributes != nil {
+		if r := decodeRecord(out.Attributes); r.Chunks > 0 {
+			if _, err := q.batchWrite(ctx, s.table, q.deleteRequests(r)[1:]); err != nil {
+				// The message is gone; orphaned chunks expire with their TTL.
+				s.logger.DebugContext(ctx, "dynamodbqueue: could not delete body chunks", "error", err)
+			}
+		}
+	}
+	if h.Group != "" {
+		q.releaseGroup(ctx, s, h.PK, h.Group, h.Token)
+	}
+	return nil
+}
+
+// checkGone interprets a failed delete condition: nil if the message no longer exists (deleted
+// already, possibly by an earlier attempt of this very request), ErrStaleReceiptHandle if it
+// exists under another claim.
+func (q *DynamoDBQueue) checkGone(ctx context.Context, s *settings, h handle.Handle, condErr error) error {
+	var ccf *types.ConditionalCheckFailedException
+	var item map[string]types.AttributeValue
+	if asCCF(condErr, &ccf) && ccf.Item != nil {
+		item = ccf.Item
+	} else {
+		var err error
+		if item, err = q.getItem(ctx, s.table, key(h.PK, h.SK)); err != nil {
+			return err
+		}
+	}
+	if item == nil {
+		return nil
+	}
+	return ErrStaleReceiptHandle
+}
+
+// changeOne moves the visibility of a held message (or of its group's claim).
+func (q *DynamoDBQueue) changeOne(ctx context.Context, s *settings, h handle.Handle, d time.Duration) error {
+	at := q.core.now().Add(d)
+	if h.Group != "" {
+		err := q.setGroupVisibility(ctx, s, h.PK, h.Group, h.Token, at)
+		if isConditionFailed(err) {
+			return ErrStaleReceiptHandle
+		}
+		return err
+	}
+	seq, _ := keys.SeqFromSK(h.SK)
+	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(h.PK, h.SK),
+		ConditionExpression:       aws.String("tok = :tok"),
+		UpdateExpression:          aws.String("SET vis = :vis"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":tok": avS(h.Token), ":vis": avS(keys.Vis(at, seq))},
+	})
+	if isConditionFailed(err) {
+		// Setting the same visibility twice is harmless, so a failed condition is never our own
+		// retry: the message was claimed again or deleted.
+		return ErrStaleReceiptHandle
+	}
+	return wrapAPI("UpdateItem (visibility)", s.table, err)
+}

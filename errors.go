@@ -1,0 +1,85 @@
+package dynamodbqueue
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+)
+
+// Sentinel errors. Every error the package returns wraps one of these or a DynamoDB error, so
+// callers branch with errors.Is and errors.As; the message says what exactly was wrong.
+var (
+	// ErrTableNotSet: no table name was configured (UseTable).
+	ErrTableNotSet = errors.New("dynamodbqueue: table name not set")
+	// ErrQueueNameNotSet: no queue name was configured (UseQueueName).
+	ErrQueueNameNotSet = errors.New("dynamodbqueue: queue name not set")
+	// ErrClientIDNotSet: no client ID was configured (UseClientID).
+	ErrClientIDNotSet = errors.New("dynamodbqueue: client ID not set")
+	// ErrInvalidName: a table, queue or client name breaks the naming rules.
+	ErrInvalidName = keys.ErrInvalidName
+	// ErrInvalidGroup: a message group ID breaks the SQS rules.
+	ErrInvalidGroup = keys.ErrInvalidGroup
+	// ErrInvalidMessage: a message body or attribute breaks the SQS rules.
+	ErrInvalidMessage = message.ErrInvalidMessage
+	// ErrMessageTooLarge: body plus attributes exceed the configured maximum (UseMaxMessageSize).
+	ErrMessageTooLarge = message.ErrTooLarge
+	// ErrInvalidArgument: a timeout, count or other argument is out of range.
+	ErrInvalidArgument = errors.New("dynamodbqueue: invalid argument")
+	// ErrInvalidReceiptHandle: a receipt handle is empty, malformed, tampered with or signed
+	// with another key. Nothing was sent to DynamoDB for it.
+	ErrInvalidReceiptHandle = handle.ErrInvalid
+	// ErrForeignReceiptHandle: a well-formed receipt handle of another table, queue or client.
+	ErrForeignReceiptHandle = errors.New("dynamodbqueue: receipt handle belongs to another table, queue or client")
+	// ErrStaleReceiptHandle: the claim behind the handle is over: the message was claimed again
+	// after its visibility timeout, or changed by another holder. Nothing was changed.
+	ErrStaleReceiptHandle = errors.New("dynamodbqueue: receipt handle is stale (message was claimed again)")
+	// ErrTableNotFound: the table does not exist (create it with CreateQueueTable).
+	ErrTableNotFound = errors.New("dynamodbqueue: table not found")
+	// ErrTTLNotEnabled: the table was created but the endpoint refused to enable TTL on it, so
+	// expired messages are not removed automatically (they are still never delivered).
+	ErrTTLNotEnabled = errors.New("dynamodbqueue: time to live could not be enabled")
+	// ErrNoDeadLetterQueue: a dead-letter operation was called without UseDeadLetterQueue.
+	ErrNoDeadLetterQueue = errors.New("dynamodbqueue: no dead-letter queue configured")
+)
+
+// wrapAPI adds the operation to a DynamoDB error and maps a missing table to ErrTableNotFound,
+// keeping the SDK error reachable through errors.As.
+func wrapAPI(op, table string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rnf *types.ResourceNotFoundException
+	if errors.As(err, &rnf) {
+		return fmt.Errorf("dynamodbqueue: %s: %w: %q: %w", op, ErrTableNotFound, table, err)
+	}
+	return fmt.Errorf("dynamodbqueue: %s on table %q: %w", op, table, err)
+}
+
+// isConditionFailed reports whether err is a failed condition: a lost race, not a fault.
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
+}
+
+func isAccessDenied(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException"
+}
+
+func invalidArg(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}
+
+func asCCF(err error, target **types.ConditionalCheckFailedException) bool {
+	return errors.As(err, target)
+}

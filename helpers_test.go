@@ -1,0 +1,83 @@
+package dynamodbqueue_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// newTable creates a fresh queue table for one test and drops it afterwards.
+func newTable(t testing.TB) (*dynamodbqueue.DynamoDBQueue, string) {
+	t.Helper()
+	ctx := context.Background()
+	table := testenv.TableName(t)
+	q := dynamodbqueue.NewFromClient(testenv.Client(t), 0).UseTable(table).UseLogger(nil)
+	created, err := q.CreateQueueTable(ctx)
+	if err != nil || !created {
+		t.Fatalf("CreateQueueTable(%s) = %v, %v", table, created, err)
+	}
+	t.Cleanup(func() { _ = q.DropQueueTable(context.Background()) })
+	return q, table
+}
+
+// newQueue returns a queue on a fresh table with the given queue name and client ID.
+func newQueue(t testing.TB, queue, client string) *dynamodbqueue.DynamoDBQueue {
+	q, _ := newTable(t)
+	return q.UseQueueName(queue).UseClientID(client)
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func bodies(n int, prefix string) []events.SQSMessage {
+	msgs := make([]events.SQSMessage, n)
+	for i := range msgs {
+		msgs[i] = events.SQSMessage{Body: fmt.Sprintf("%s-%03d", prefix, i)}
+	}
+	return msgs
+}
+
+func push(t testing.TB, q *dynamodbqueue.DynamoDBQueue, msgs ...events.SQSMessage) {
+	t.Helper()
+	failed, err := q.PushMessages(ctxT(t), 0, msgs...)
+	if err != nil || len(failed) > 0 {
+		t.Fatalf("PushMessages: %d failed, %v", len(failed), err)
+	}
+}
+
+func bodyList(msgs []events.SQSMessage) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Body
+	}
+	return out
+}
+
+func sortedBodies(msgs []events.SQSMessage) []string {
+	b := bodyList(msgs)
+	sort.Strings(b)
+	return b
+}
+
+func mustPoll(t testing.TB, q *dynamodbqueue.DynamoDBQueue, vt time.Duration, max int) []events.SQSMessage {
+	t.Helper()
+	msgs, err := q.PollMessages(ctxT(t), 0, vt, max)
+	if err != nil {
+		t.Fatalf("PollMessages: %v", err)
+	}
+	return msgs
+}
+
+func toHandles(msgs []events.SQSMessage) []string { return dynamodbqueue.ToReceiptHandles(msgs) }

@@ -1,0 +1,298 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+)
+
+// QueueAndClientID names one (queue, client) pair of a table.
+type QueueAndClientID struct {
+	QueueName string
+	ClientID  string
+}
+
+// Stats counts the messages of a (queue, client) pair by state. Expired messages are not
+// counted. The counts are exact at the moment each item was read, like SQS's approximate ones.
+type Stats struct {
+	Visible      int // can be received now
+	InFlight     int // received and within their visibility timeout (or released with a backoff)
+	Delayed      int // pushed with a delay that has not passed yet
+	DeadLettered int // in the dead-letter queue (0 without UseDeadLetterQueue)
+	Groups       int // FIFO message groups with messages
+}
+
+// Total is the number of messages in the queue itself (not counting dead letters).
+func (s Stats) Total() int { return s.Visible + s.InFlight + s.Delayed }
+
+// Count returns the number of messages of this (queue, client), whatever their state
+// (visible, in flight or delayed), excluding expired ones. It reads every message item's key
+// attributes, page by page, so it costs in proportion to the queue's size.
+func (q *DynamoDBQueue) Count(ctx context.Context) (int, error) {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return 0, err
+	}
+	return q.count(ctx, s)
+}
+
+func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
+	total := 0
+	nowSec := q.core.now().Unix()
+	for shard := 0; shard < s.shards; shard++ {
+		p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+			TableName: aws.String(s.table),
+			// g#... and m#... are adjacent in sort order: one range holds every message.
+			KeyConditionExpression:   aws.String("PK = :pk AND SK BETWEEN :first AND :last"),
+			FilterExpression:         aws.String("#ttl > :now"),
+			ExpressionAttributeNames: map[string]string{"#ttl": attrTTL},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": avS(s.pk(shard)), ":first": avS(keys.GroupMsgPrefix), ":now": avN(nowSec),
+				":last": avS("m$"), // '$' sorts right after '#'
+
+			},
+			Select: types.SelectCount,
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return 0, wrapAPI("Query (count)", s.table, err)
+			}
+			total += int(out.Count)
+		}
+	}
+	return total, nil
+}
+
+// Stats counts this pair's messages by state, and its dead letters.
+func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return Stats{}, err
+	}
+	now := q.core.now()
+	var st Stats
+	for shard := 0; shard < s.shards; shard++ {
+		groups := map[string]record{} // group SK -> lock item
+		var grouped []record
+		err := q.scanPartition(ctx, s.table, s.pk(shard), keys.GroupPrefix, "SK, vis, tok, rc, va, #ttl", func(r record) {
+			switch {
+			case r.expired(now):
+			case strings.HasPrefix(r.SK, keys.GroupPrefix):
+				groups[r.SK] = r
+			case strings.HasPrefix(r.SK, keys.GroupMsgPrefix):
+				grouped = append(grouped, r)
+			case strings.HasPrefix(r.SK, keys.MessagePrefix):
+				at, _, err := keys.ParseVis(r.Vis)
+				switch {
+				case err != nil || !at.After(now):
+					st.Visible++
+				case r.ReceiveCount > 0:
+					st.InFlight++
+				default:
+					st.Delayed++
+				}
+			}
+		})
+		if err != nil {
+			return Stats{}, err
+		}
+		seen := map[string]bool{}
+		for _, r := range grouped {
+			group, _ := keys.GroupFromSK(r.SK)
+			gsk := keys.GroupSK(group)
+			seen[gsk] = true
+			g := groups[gsk]
+			at, _, _ := keys.ParseVis(g.Vis)
+			switch {
+			case g.Token != "" && r.Token == g.Token && at.After(now):
+				st.InFlight++
+			case r.VisibleAfter > ms(now):
+				st.Delayed++
+			default:
+				st.Visible++
+			}
+		}
+		st.Groups += len(seen)
+	}
+	if s.dlq != nil {
+		n, err := q.count(ctx, s.deadLetterSettings())
+		if err != nil {
+			return st, err
+		}
+		st.DeadLettered = n
+	}
+	return st, nil
+}
+
+// scanPartition reads every item of a partition from the sort key `from` on, projecting attrs.
+func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attrs string, fn func(record)) error {
+	p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :from"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk), ":from": avS(from)},
+		ProjectionExpression:      aws.String(attrs),
+		ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return wrapAPI("Query", table, err)
+		}
+		for _, item := range out.Items {
+			fn(decodeRecord(item))
+		}
+	}
+	return nil
+}
+
+// Peek returns up to max messages that are visible now, in delivery order, without claiming
+// them: they carry no receipt handle and stay visible to everyone. For a FIFO group only its
+// next message is shown.
+func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage, error) {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return nil, err
+	}
+	if max < 1 || max > MaxReceiveMessages {
+		return nil, invalidArg("max %d, must be 1..%d", max, MaxReceiveMessages)
+	}
+	now := q.core.now()
+	var cands []candidate
+	for shard := 0; shard < s.shards && len(cands) < max; shard++ {
+		p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			IndexName:              aws.String(visIndex),
+			KeyConditionExpression: aws.String("PK = :pk AND vis < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": avS(s.pk(shard)), ":now": avS(keys.VisBound(now)),
+			},
+			ScanIndexForward: aws.Bool(s.order == FIFO),
+			Limit:            aws.Int32(int32(max)),
+		})
+		for p.HasMorePages() && len(cands) < max {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, wrapAPI("Query (peek)", s.table, err)
+			}
+			for _, item := range out.Items {
+				r := decodeRecord(item)
+				if r.expired(now) {
+					continue
+				}
+				if !keys.IsMessageSK(r.SK) {
+					head, err := q.groupHead(ctx, s, r)
+					if err != nil {
+						return nil, err
+					}
+					if head == nil || head.VisibleAfter > ms(now) {
+						continue
+					}
+					r = *head
+				}
+				c := candidate{rec: r}
+				if r.Chunks > 0 {
+					c.chunk, c.msg = &c.rec, &events.SQSMessage{}
+				} else if c.msg, err = q.toMessage(r, r.Event, ""); err != nil {
+					return nil, err
+				}
+				if cands = append(cands, c); len(cands) == max {
+					break
+				}
+			}
+		}
+	}
+	if err := q.fetchBodies(ctx, s, cands); err != nil {
+		return nil, err
+	}
+	msgs := make([]events.SQSMessage, 0, len(cands))
+	for _, c := range cands {
+		if c.err != nil {
+			return nil, c.err
+		}
+		msgs = append(msgs, *c.msg)
+	}
+	return msgs, nil
+}
+
+// List returns every (queue, client) pair that ever had a message pushed in the table. It reads
+// the registry partition, not the messages.
+func (q *DynamoDBQueue) List(ctx context.Context) ([]QueueAndClientID, error) {
+	s := q.snapshot()
+	if err := s.checkTable(); err != nil {
+		return nil, err
+	}
+	var out []QueueAndClientID
+	p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(keys.RegistryPK)},
+		ProjectionExpression:      aws.String("#q, #c"),
+		ExpressionAttributeNames:  map[string]string{"#q": attrQueue, "#c": attrClient},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrapAPI("Query (registry)", s.table, err)
+		}
+		for _, item := range page.Items {
+			out = append(out, QueueAndClientID{QueueName: str(item[attrQueue]), ClientID: str(item[attrClient])})
+		}
+	}
+	return out, nil
+}
+
+// Purge deletes every message of this (queue, client), in every state, with its groups and
+// deduplication records. Messages pushed while it runs may survive.
+func (q *DynamoDBQueue) Purge(ctx context.Context) error {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return err
+	}
+	for shard := 0; shard < s.shards; shard++ {
+		var reqs []types.WriteRequest
+		err := q.scanPartition(ctx, s.table, s.pk(shard), "", "PK, SK, nc", func(r record) {
+			reqs = append(reqs, q.deleteRequests(r)...)
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := q.batchWrite(ctx, s.table, reqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PurgeAll deletes every item of the table: all queues, clients and the registry. It scans the
+// whole table.
+func (q *DynamoDBQueue) PurgeAll(ctx context.Context) error {
+	s := q.snapshot()
+	if err := s.checkTable(); err != nil {
+		return err
+	}
+	p := dynamodb.NewScanPaginator(q.core.api, &dynamodb.ScanInput{
+		TableName:            aws.String(s.table),
+		ProjectionExpression: aws.String("PK, SK"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return wrapAPI("Scan", s.table, err)
+		}
+		reqs := make([]types.WriteRequest, 0, len(page.Items))
+		for _, item := range page.Items {
+			reqs = append(reqs, deleteReq(str(item[attrPK]), str(item[attrSK])))
+		}
+		if _, err := q.batchWrite(ctx, s.table, reqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+// Package handle encodes and parses receipt handles.
+//
+// A handle names one claim: the table, the message item, the group lock it was claimed under
+// (if any), and the random claim token that the claim wrote into the item. Deletes and
+// visibility changes are conditional writes on that token, so a handle whose claim has been
+// superseded (the message was claimed again after its visibility timeout) matches nothing.
+//
+// The token is 128 random bits that only DynamoDB and the claimer know: that is what makes a
+// handle impossible to forge. The MAC over the rest is an integrity check that rejects
+// tampered, truncated or foreign handles before any request is sent. It is keyed with a
+// per-deployment key when the user sets one, so handles cannot be minted by anyone without it.
+package handle
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"sync"
+)
+
+// Errors of Parse. The public package re-exports ErrInvalid.
+var ErrInvalid = errors.New("invalid receipt handle")
+
+// TokenLen is the length of a claim token in bytes.
+const TokenLen = 16
+
+// version is the first byte of every encoded handle; bump it when the layout changes.
+const version = 1
+
+// macLen is the truncated HMAC-SHA256 length. 96 bits is ample for an integrity check; the
+// unforgeability comes from the token.
+const macLen = 12
+
+// maxField bounds each length-prefixed field (keys are far shorter; DynamoDB allows 2 KB).
+const maxField = 2048
+
+// Handle is the decoded content of a receipt handle.
+type Handle struct {
+	Table string // table the message lives in
+	PK    string // partition key of the message item
+	SK    string // sort key of the message item
+	Group string // sort key of the group lock item, empty for messages outside groups
+	Token string // claim token (hex) written into the item by the claim
+}
+
+// NewToken returns a fresh random claim token.
+func NewToken() string {
+	var b [TokenLen]byte
+	_, _ = rand.Read(b[:]) // never fails since Go 1.24
+	return hex.EncodeToString(b[:])
+}
+
+// Signer encodes and verifies handles with one key. Safe for concurrent use.
+type Signer struct {
+	pool sync.Pool
+}
+
+// defaultKey is used when the deployment sets no key: handles then carry a checksum that
+// catches tampering and corruption, while forgery still needs the secret claim token.
+var defaultKey = []byte("dynamodbqueue receipt handle v1")
+
+// NewSigner returns a Signer for key (nil or empty: the built-in key).
+func NewSigner(key []byte) *Signer {
+	if len(key) == 0 {
+		key = defaultKey
+	}
+	k := append([]byte(nil), key...)
+	return &Signer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}
+}
+
+var b64 = base64.RawURLEncoding
+
+// Encode returns the opaque string form of h.
+func (s *Signer) Encode(h Handle) string {
+	tok, err := hex.DecodeString(h.Token)
+	if err != nil || len(tok) != TokenLen {
+		panic(fmt.Sprintf("handle: token %q is not %d hex bytes", h.Token, TokenLen))
+	}
+	n := 1 + 4*2 + len(h.Table) + len(h.PK) + len(h.SK) + len(h.Group) + TokenLen + macLen
+	raw := make([]byte, 0, n)
+	raw = append(raw, version)
+	for _, f := range [...]string{h.Table, h.PK, h.SK, h.Group} {
+		raw = append(raw, byte(len(f)>>8), byte(len(f)))
+		raw = append(raw, f...)
+	}
+	raw = append(raw, tok...)
+	raw = s.appendMAC(raw, raw)
+	return b64.EncodeToString(raw)
+}
+
+func (s *Signer) appendMAC(dst, msg []byte) []byte {
+	m := s.pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	dst = append(dst, m.Sum(sum[:0])[:macLen]...)
+	s.pool.Put(m)
+	return dst
+}
+
+// Parse decodes and verifies a handle. Every failure wraps ErrInvalid and says what is wrong.
+func (s *Signer) Parse(str string) (Handle, error) {
+	if str == "" {
+		return Handle{}, fmt.Errorf("%w: empty", ErrInvalid)
+	}
+	raw, err := b64.DecodeString(str)
+	if err != nil {
+		return Handle{}, fmt.Errorf("%w: not base64url", ErrInvalid)
+	}
+	if len(raw) < 1+8+TokenLen+macLen {
+		return Handle{}, fmt.Errorf("%w: too short", ErrInvalid)
+	}
+	if raw[0] != version {
+		return Handle{}, fmt.Errorf("%w: unknown version %d", ErrInvalid, raw[0])
+	}
+	body, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
+	var want [macLen + sha256.Size]byte
+	if !hmac.Equal(s.appendMAC(want[:0], body), mac) {
+		return Handle{}, fmt.Errorf("%w: signature does not match (tampered, or signed with another key)", ErrInvalid)
+	}
+	var fields [4]string
+	rest := body[1:]
+	for i := range fields {
+		if len(rest) < 2 {
+			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
+		}
+		n := int(rest[0])<<8 | int(rest[1])
+		rest = rest[2:]
+		if n > maxField || n > len(rest) {
+			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
+		}
+		fields[i] = string(rest[:n])
+		rest = rest[n:]
+	}
+	if len(rest) != TokenLen {
+		return Handle{}, fmt.Errorf("%w: bad token length", ErrInvalid)
+	}
+	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Token: hex.EncodeToString(rest)}
+	if h.Table == "" || h.PK == "" || h.SK == "" {
+		return Handle{}, fmt.Errorf("%w: missing table or key", ErrInvalid)
+	}
+	return h, nil
+}

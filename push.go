@@ -1,0 +1,477 @@
+package dynamodbqueue
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+)
+
+// Names in events.SQSMessage.Attributes that a push reads, as SQS names them.
+const (
+	// AttributeMessageGroupID puts a message into a FIFO message group.
+	AttributeMessageGroupID = "MessageGroupId"
+	// AttributeMessageDeduplicationID makes repeated pushes within DedupWindow a no-op.
+	AttributeMessageDeduplicationID = "MessageDeduplicationId"
+	// AttributeDelaySeconds delays one message (0..900 seconds); it is not stored.
+	AttributeDelaySeconds = "DelaySeconds"
+	// AttributeSentTimestamp is set by the push: epoch milliseconds.
+	AttributeSentTimestamp = "SentTimestamp"
+	// AttributeApproximateReceiveCount is set on receive: how often the message was received.
+	AttributeApproximateReceiveCount = "ApproximateReceiveCount"
+	// AttributeApproximateFirstReceiveTimestamp is set on receive: epoch milliseconds.
+	AttributeApproximateFirstReceiveTimestamp = "ApproximateFirstReceiveTimestamp"
+	// AttributeDeadLetterSource is set on dead-lettered messages: the queue|client|shard they came from.
+	AttributeDeadLetterSource = "DeadLetterSourceQueue"
+)
+
+// MaxTTL bounds the retention a push accepts.
+const MaxTTL = 10 * 365 * 24 * time.Hour
+
+// PushOptions tunes one push. The zero value uses the queue's defaults.
+type PushOptions struct {
+	// TTL is the retention of the messages; 0 means the queue's default (UseTTL).
+	TTL time.Duration
+	// Delay keeps the messages invisible this long (0..MaxDelay); 0 means the queue's delay
+	// (UseDelay). A message's DelaySeconds attribute overrides both.
+	Delay time.Duration
+}
+
+// PushResult says what a push did.
+type PushResult struct {
+	// Pushed are the stored messages, with MessageId, Md5OfBody, Md5OfMessageAttributes and
+	// SentTimestamp assigned, in input order. A deduplicated repeat is reported here too,
+	// with the MessageId of the message it repeats.
+	Pushed []events.SQSMessage
+	// Failed are the input messages, unchanged, that were not stored.
+	Failed []events.SQSMessage
+	// Duplicates counts pushes suppressed by deduplication.
+	Duplicates int
+}
+
+// PushMessages stores msgs (any number; written in batches of 25) with the given retention
+// (0 = the default TTL). It assigns MessageId, Md5OfBody and the SentTimestamp attribute, and
+// returns exactly the messages that were not stored, with an error saying why. Invalid input
+// fails the whole call before anything is written. Messages carrying a MessageGroupId or
+// MessageDeduplicationId attribute join a FIFO group or are deduplicated; see PushWithOptions.
+func (q *DynamoDBQueue) PushMessages(ctx context.Context, ttl time.Duration, msgs ...events.SQSMessage) ([]events.SQSMessage, error) {
+	res, err := q.PushWithOptions(ctx, PushOptions{TTL: ttl}, msgs...)
+	return res.Failed, err
+}
+
+// PushWithOptions stores msgs like PushMessages and reports the stored messages too.
+//
+// Attributes read from each message's Attributes map: MessageGroupId (FIFO group: delivered in
+// push order, one in flight at a time), MessageDeduplicationId (a repeat within DedupWindow is
+// accepted but not stored; with UseContentBasedDeduplication the body's SHA-256 is the default
+// ID) and DelaySeconds.
+func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) (PushResult, error) {
+	s := q.snapshot()
+	fail := func(err error) (PushResult, error) { return PushResult{Failed: msgs}, err }
+	if err := s.checkQueue(); err != nil {
+		return fail(err)
+	}
+	if len(msgs) == 0 {
+		return PushResult{}, nil
+	}
+	now := q.core.now()
+	ttl := opts.TTL
+	if ttl == 0 {
+		ttl = s.ttl
+	}
+	if ttl < 0 || ttl > MaxTTL {
+		return fail(invalidArg("TTL %v, must be 0 (default) or up to %v", ttl, MaxTTL))
+	}
+	if opts.Delay < 0 || opts.Delay > MaxDelay {
+		return fail(invalidArg("delay %v, must be 0..%v", opts.Delay, MaxDelay))
+	}
+	defDelay := cmp.Or(opts.Delay, s.delay)
+	prepared := make([]*outgoing, len(msgs))
+	var errs []error
+	for i := range msgs {
+		o, err := q.prepare(s, &msgs[i], now, ttl, defDelay)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("message %d: %w", i, err))
+			continue
+		}
+		o.index = i
+		prepared[i] = o
+	}
+	if len(errs) > 0 {
+		return fail(errors.Join(errs...))
+	}
+	if err := q.register(ctx, s); err != nil {
+		return fail(err)
+	}
+
+	var batched, single []*outgoing
+	for _, o := range prepared {
+		if o.dedupID != "" {
+			single = append(single, o)
+		} else {
+			batched = append(batched, o)
+		}
+	}
+	err := q.writeBatched(ctx, s, batched)
+	for _, o := range single {
+		if ctx.Err() != nil {
+			o.err = ctx.Err()
+			continue
+		}
+		o.err = q.writeDeduplicated(ctx, s, o, now)
+	}
+	var res PushResult
+	for _, o := range prepared {
+		if o.err != nil {
+			res.Failed = append(res.Failed, msgs[o.index])
+			if err == nil {
+				err = o.err
+			}
+			continue
+		}
+		res.Pushed = append(res.Pushed, o.msg)
+		if o.duplicate {
+			res.Duplicates++
+		}
+	}
+	if len(res.Pushed) > 0 {
+		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+	}
+	if err != nil {
+		return res, fmt.Errorf("dynamodbqueue: push: %d of %d messages not stored: %w", len(res.Failed), len(msgs), err)
+	}
+	return res, nil
+}
+
+// outgoing is one message on its way to the table.
+type outgoing struct {
+	index     int
+	msg       events.SQSMessage // as it will be reported back
+	pk, sk    string
+	group     string
+	dedupID   string
+	item      map[string]types.AttributeValue
+	chunks    []types.WriteRequest
+	groupVis  string // vis of a new group item
+	ttl       int64
+	err       error
+	duplicate bool
+}
+
+var roundRobin atomic.Uint64
+
+// prepare validates one message and builds its items. It writes nothing.
+func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Time, ttl, delay time.Duration) (*outgoing, error) {
+	if err := message.Validate(in, s.maxMessageSize); err != nil {
+		return nil, err
+	}
+	o := &outgoing{msg: *in}
+	m := &o.msg
+	m.Attributes = make(map[string]string, len(in.Attributes)+1)
+	for k, v := range in.Attributes {
+		m.Attributes[k] = v
+	}
+	if v, ok := m.Attributes[AttributeDelaySeconds]; ok {
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs < 0 || time.Duration(secs)*time.Second > MaxDelay {
+			return nil, invalidArg("%s attribute %q, must be 0..%d", AttributeDelaySeconds, v, int(MaxDelay/time.Second))
+		}
+		delay = time.Duration(secs) * time.Second
+		delete(m.Attributes, AttributeDelaySeconds)
+	}
+	o.group = m.Attributes[AttributeMessageGroupID]
+	if _, ok := m.Attributes[AttributeMessageGroupID]; ok {
+		if err := keys.ValidateGroup(o.group); err != nil {
+			return nil, err
+		}
+	}
+	o.dedupID = m.Attributes[AttributeMessageDeduplicationID]
+	if _, ok := m.Attributes[AttributeMessageDeduplicationID]; ok {
+		if err := keys.ValidateGroup(o.dedupID); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidMessage, AttributeMessageDeduplicationID, err)
+		}
+	} else if s.contentDedup {
+		sum := sha256.Sum256([]byte(m.Body))
+		o.dedupID = hex.EncodeToString(sum[:])
+	}
+
+	seq := q.core.seq.Next()
+	sent := time.Unix(0, int64(seq.Time))
+	m.MessageId = uuid.NewString()
+	m.ReceiptHandle = ""
+	m.Md5OfBody = message.MD5OfBody(m.Body)
+	m.Md5OfMessageAttributes = message.MD5OfAttributes(m.MessageAttributes)
+	m.Attributes[AttributeSentTimestamp] = strconv.FormatInt(ms(sent), 10)
+
+	shard := 0
+	switch {
+	case s.shards == 1:
+	case o.group != "":
+		shard = hashShard(o.group, s.shards)
+	case o.dedupID != "":
+		shard = hashShard(o.dedupID, s.shards)
+	default:
+		shard = int(roundRobin.Add(1) % uint64(s.shards))
+	}
+	o.pk = s.pk(shard)
+	if o.group != "" {
+		o.sk = keys.GroupMessageSK(o.group, seq)
+	} else {
+		o.sk = keys.MessageSK(seq)
+	}
+	o.ttl = ttlSeconds(now.Add(ttl))
+
+	event, err := message.Encode(*m)
+	if err != nil {
+		return nil, err
+	}
+	item := key(o.pk, o.sk)
+	item[attrSent] = avN(ms(sent))
+	item[attrTTL] = avN(o.ttl)
+	item[attrID] = avS(m.MessageId)
+	visibleAt := sent.Add(delay)
+	if o.group != "" {
+		item[attrGroup] = avS(o.group)
+		if delay > 0 {
+			item[attrVisibleAfter] = avN(ms(visibleAt))
+		}
+		o.groupVis = keys.Vis(visibleAt, seq)
+	} else {
+		item[attrVis] = avS(keys.Vis(visibleAt, seq))
+	}
+	if o.dedupID != "" {
+		item[attrDedup] = avS(o.dedupID)
+	}
+	if len(event) <= inlineLimit {
+		item[attrEvent] = avB(event)
+	} else {
+		bodyPK := keys.BodyPK(o.pk, o.sk)
+		n := 0
+		for start := 0; start < len(event); start += chunkSize {
+			chunk := key(bodyPK, keys.ChunkSK(n))
+			chunk[attrEvent] = avB(event[start:min(start+chunkSize, len(event))])
+			chunk[attrTTL] = avN(o.ttl)
+			o.chunks = append(o.chunks, putReq(chunk))
+			n++
+		}
+		item[attrChunks] = avN(int64(n))
+	}
+	o.item = item
+	return o, nil
+}
+
+// hashShard maps a group or deduplication ID to a shard, so all its messages share one.
+func hashShard(id string, shards int) int {
+	sum := sha256.Sum256([]byte(id))
+	return int((uint64(sum[0])<<24 | uint64(sum[1])<<16 | uint64(sum[2])<<8 | uint64(sum[3])) % uint64(shards))
+}
+
+// writeBatched stores messages with batch writes: first the chunks of large bodies, then the
+// message items (so a message is never visible before its body), then the group pointers (so
+// a group is never offered before its messages exist).
+func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	byKey := make(map[string]*outgoing, len(outs))
+	var chunkReqs, itemReqs []types.WriteRequest
+	for _, o := range outs {
+		for _, c := range o.chunks {
+			byKey[reqKey(c)] = o
+			chunkReqs = append(chunkReqs, c)
+		}
+	}
+	var firstErr error
+	markFailed := func(failed []types.WriteRequest, err error) {
+		for _, r := range failed {
+			if o := byKey[reqKey(r)]; o != nil && o.err == nil {
+				o.err = err
+			}
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if failed, err := q.batchWrite(ctx, s.table, chunkReqs); err != nil {
+		markFailed(failed, err)
+	}
+	for _, o := range outs {
+		if o.err == nil {
+			r := putReq(o.item)
+			byKey[reqKey(r)] = o
+			itemReqs = append(itemReqs, r)
+		}
+	}
+	if failed, err := q.batchWrite(ctx, s.table, itemReqs); err != nil {
+		markFailed(failed, err)
+	}
+	// One pointer update per group of this push.
+	type groupKey struct{ pk, group string }
+	groups := map[groupKey][]*outgoing{}
+	var order []groupKey
+	for _, o := range outs {
+		if o.err == nil && o.group != "" {
+			k := groupKey{o.pk, o.group}
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], o)
+		}
+	}
+	for _, k := range order {
+		members := groups[k]
+		if err := q.touchGroup(ctx, s, k.pk, k.group, members[0].groupVis, members[len(members)-1].ttl); err != nil {
+			for _, o := range members {
+				o.err = err
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}
+
+// touchGroup makes sure a group's lock item exists and offers the group to polls. It keeps a
+// claimed or already offered group as it is (vis is set only if absent) and records a new
+// push token, which tells a consumer about to delete an empty-looking group that a push came
+// in. Setting the same values twice is harmless, so an SDK retry needs no special care.
+func (q *DynamoDBQueue) touchGroup(ctx context.Context, s *settings, pk, group, vis string, ttl int64) error {
+	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.table),
+		Key:              key(pk, keys.GroupSK(group)),
+		UpdateExpression: aws.String("SET vis = if_not_exists(vis, :vis), lp = :lp, grp = :grp, #ttl = :ttl"),
+		ExpressionAttributeNames: map[string]string{
+			"#ttl": attrTTL,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":vis": avS(vis), ":lp": avS(handle.NewToken()), ":grp": avS(group), ":ttl": avN(ttl),
+		},
+	})
+	return wrapAPI("UpdateItem (group)", s.table, err)
+}
+
+// writeDeduplicated stores one message with a deduplication ID. A record d#<hash(id)> claims
+// the ID for DedupWindow with a conditional put; the record names the message's key, and is
+// marked done once the message is stored. A push that finds a done record is a duplicate; one
+// that finds a pending record (its writer may have died) finishes the write under the same
+// key, so a crash between the steps never loses a message whose push reported success.
+func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *outgoing, now time.Time) error {
+	sum := sha256.Sum256([]byte(o.dedupID))
+	dk := key(o.pk, keys.DedupSK(hex.EncodeToString(sum[:16])))
+	pushTok := handle.NewToken()
+	until := now.Add(DedupWindow)
+	rec := key(o.pk, str(dk[attrSK]))
+	rec[attrDedupUntil] = avN(ms(until))
+	rec[attrDedupMsgSK] = avS(o.sk)
+	rec[attrID] = avS(o.msg.MessageId)
+	rec[attrDedupState] = avS("pending")
+	rec[attrToken] = avS(pushTok)
+	rec[attrTTL] = avN(ttlSeconds(until))
+	_, err := q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      rec,
+		ConditionExpression:       aws.String("attribute_not_exists(PK) OR ddu < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": avN(ms(now))},
+	})
+	if err != nil {
+		if !isConditionFailed(err) {
+			return wrapAPI("PutItem (dedup)", s.table, err)
+		}
+		cur, gerr := q.getItem(ctx, s.table, dk)
+		if gerr != nil {
+			return gerr
+		}
+		if cur == nil {
+			return fmt.Errorf("dynamodbqueue: dedup record vanished during push; retry")
+		}
+		if str(cur[attrToken]) != pushTok { // not our own earlier success: a repeat
+			o.duplicate = true
+			o.msg.MessageId = str(cur[attrID])
+			if str(cur[attrDedupState]) == "done" {
+				return nil
+			}
+			// The first writer may have died half-way: finish its write under its key.
+			o.sk = str(cur[attrDedupMsgSK])
+			o.item[attrSK] = avS(o.sk)
+			o.item[attrID] = avS(o.msg.MessageId)
+			for i, c := range o.chunks {
+				c.PutRequest.Item[attrPK] = avS(keys.BodyPK(o.pk, o.sk))
+				o.chunks[i] = c
+			}
+		}
+	}
+	if len(o.chunks) > 0 {
+		if _, err := q.batchWrite(ctx, s.table, o.chunks); err != nil {
+			return err
+		}
+	}
+	_, err = q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                o.item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	})
+	if err != nil && !isConditionFailed(err) { // exists: stored by us (SDK retry) or the first writer
+		return wrapAPI("PutItem (message)", s.table, err)
+	}
+	if o.group != "" {
+		if err := q.touchGroup(ctx, s, o.pk, o.group, o.groupVis, o.ttl); err != nil {
+			return err
+		}
+	}
+	_, err = q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       dk,
+		UpdateExpression:          aws.String("SET #st = :done"),
+		ExpressionAttributeNames:  map[string]string{"#st": attrDedupState},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": avS("done")},
+	})
+	return wrapAPI("UpdateItem (dedup)", s.table, err)
+}
+
+// register records the (queue, client) pair in the registry partition once per process, so
+// List finds it without reading messages. A principal confined to its own partition keys
+// (see IAMPolicy) may not write the registry; that is logged and otherwise ignored.
+func (q *DynamoDBQueue) register(ctx context.Context, s *settings) error {
+	pair := keys.PairPrefix(s.queue, s.client)
+	cacheKey := s.table + "\x00" + pair
+	if _, ok := q.core.registered.Load(cacheKey); ok {
+		return nil
+	}
+	item := key(keys.RegistryPK, pair)
+	item[attrQueue] = avS(s.queue)
+	item[attrClient] = avS(s.client)
+	_, err := q.core.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
+	if err != nil {
+		if !isAccessDenied(err) {
+			return wrapAPI("PutItem (registry)", s.table, err)
+		}
+		s.logger.DebugContext(ctx, "dynamodbqueue: not allowed to register queue for List", "queue", s.queue, "client", s.client)
+	}
+	q.core.registered.Store(cacheKey, struct{}{})
+	return nil
+}
+
+// getItem reads one item with a strongly consistent read; nil when it does not exist.
+func (q *DynamoDBQueue) getItem(ctx context.Context, table string, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	out, err := q.core.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, wrapAPI("GetItem", table, err)
+	}
+	return out.Item, nil
+}

@@ -1,0 +1,403 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+)
+
+// Defaults for settings left at zero.
+const (
+	// DefaultTTL is the retention of a message when NewDynamoDBQueue is given 0: 14 days, the
+	// longest retention SQS offers.
+	DefaultTTL = 14 * 24 * time.Hour
+	// DefaultVisibilityTimeout is the visibility timeout of ReceiveMessages when neither the
+	// call nor UseVisibilityTimeout sets one (SQS's default).
+	DefaultVisibilityTimeout = 30 * time.Second
+	// MaxVisibilityTimeout is the longest visibility timeout accepted (SQS's limit).
+	MaxVisibilityTimeout = 12 * time.Hour
+	// MaxDelay is the longest delivery delay accepted (SQS's limit).
+	MaxDelay = 15 * time.Minute
+	// MaxShards is the largest shard count accepted.
+	MaxShards = 1000
+	// DedupWindow is how long a deduplication ID suppresses repeated pushes (SQS's window).
+	DedupWindow = 5 * time.Minute
+)
+
+// Order says which end of the queue a poll takes from.
+type Order int
+
+const (
+	// FIFO delivers the message that became visible first (the default).
+	FIFO Order = iota
+	// LIFO delivers the message that became visible last.
+	LIFO
+)
+
+// String returns "FIFO" or "LIFO".
+func (o Order) String() string {
+	if o == LIFO {
+		return "LIFO"
+	}
+	return "FIFO"
+}
+
+// DeadLetterConfig routes messages that were received too often to a dead-letter queue.
+type DeadLetterConfig struct {
+	// MaxReceiveCount is how many receives a message gets; the next receive moves it to the
+	// dead-letter queue instead. 1..1000, as in SQS.
+	MaxReceiveCount int
+	// Table holds the dead-letter queue; empty means the queue's own table.
+	Table string
+	// QueueName and ClientID name the dead-letter (queue, client) pair. Empty QueueName means
+	// "<queue>-dlq"; empty ClientID means the queue's client ID.
+	QueueName string
+	ClientID  string
+}
+
+// settings is one immutable snapshot of everything an operation needs to know. Setters
+// build a new snapshot and swap it in atomically, so each operation runs on one consistent
+// view even while other goroutines change the queue.
+type settings struct {
+	table             string
+	queue             string
+	client            string
+	order             Order
+	visibilityTimeout time.Duration
+	ttl               time.Duration
+	delay             time.Duration
+	shards            int
+	maxMessageSize    int
+	dlq               *DeadLetterConfig
+	contentDedup      bool
+	signer            *handle.Signer
+	logger            *slog.Logger
+	pollMin, pollMax  time.Duration
+}
+
+// core is what every copy of a queue shares: the client, the clock, the sequencer, the
+// in-process wake-up signals for long polls and the registry cache.
+type core struct {
+	api        API
+	now        func() time.Time
+	seq        *keys.Sequencer
+	wake       wakeups
+	registered sync.Map // table+"\x00"+pk -> struct{}: pairs this process already registered
+	shardHint  sync.Map // pk -> time.Time: shards found empty, skipped until then
+}
+
+// DynamoDBQueue is a message queue on one DynamoDB table, addressed by (queue name, client ID).
+// All methods are safe for concurrent use. The Use* setters may be called at any time, also
+// while other goroutines push and poll: each operation takes one snapshot of the settings when
+// it starts and uses it throughout. Use Clone for an independent handle that shares the client.
+type DynamoDBQueue struct {
+	core *core
+	cur  atomic.Pointer[settings]
+}
+
+// NewDynamoDBQueue returns a queue that talks to DynamoDB with cfg. defaultTTL is the retention
+// of pushed messages when PushMessages is given 0; 0 here means DefaultTTL (14 days). ctx is
+// accepted for symmetry with the AWS constructors; nothing is sent until the first operation.
+func NewDynamoDBQueue(ctx context.Context, cfg aws.Config, defaultTTL time.Duration) *DynamoDBQueue {
+	_ = ctx
+	return NewFromClient(dynamodb.NewFromConfig(cfg), defaultTTL)
+}
+
+// NewFromClient returns a queue that uses api: a *dynamodb.Client, or any wrapper around one
+// (instrumentation, custom retryers, a local endpoint). defaultTTL as in NewDynamoDBQueue.
+func NewFromClient(api API, defaultTTL time.Duration) *DynamoDBQueue {
+	if defaultTTL <= 0 {
+		defaultTTL = DefaultTTL
+	}
+	q := &DynamoDBQueue{core: &core{api: api, now: time.Now}}
+	q.core.seq = keys.NewSequencer(func() time.Time { return q.core.now() })
+	q.cur.Store(&settings{
+		order:             FIFO,
+		visibilityTimeout: DefaultVisibilityTimeout,
+		ttl:               defaultTTL,
+		shards:            1,
+		maxMessageSize:    message.DefaultMaxSize,
+		signer:            handle.NewSigner(nil),
+		logger:            slog.Default(),
+		pollMin:           5 * time.Millisecond,
+		pollMax:           100 * time.Millisecond,
+	})
+	return q
+}
+
+// Clone returns a new queue with a copy of the current settings that shares the client and the
+// in-process state. Changing the clone's settings does not affect q.
+func (q *DynamoDBQueue) Clone() *DynamoDBQueue {
+	c := &DynamoDBQueue{core: q.core}
+	s := *q.cur.Load()
+	c.cur.Store(&s)
+	return c
+}
+
+// snapshot returns the settings for one operation.
+func (q *DynamoDBQueue) snapshot() *settings { return q.cur.Load() }
+
+// update applies fn to a copy of the settings and publishes it; concurrent updates retry, so
+// none is lost.
+func (q *DynamoDBQueue) update(fn func(*settings)) *DynamoDBQueue {
+	for {
+		old := q.cur.Load()
+		next := *old
+		fn(&next)
+		if q.cur.CompareAndSwap(old, &next) {
+			return q
+		}
+	}
+}
+
+// UseTable sets the DynamoDB table. The name is checked when an operation runs.
+func (q *DynamoDBQueue) UseTable(table string) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.table = table })
+}
+
+// UseQueueName sets the queue name: 1..80 characters of A-Z a-z 0-9 _ . -, checked when an
+// operation runs.
+func (q *DynamoDBQueue) UseQueueName(name string) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.queue = name })
+}
+
+// UseClientID sets the client ID (the tenant): same rules as the queue name. Each (queue name,
+// client ID) pair is its own queue.
+func (q *DynamoDBQueue) UseClientID(id string) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.client = id })
+}
+
+// UseOrder sets the order of delivery; it applies from the next poll.
+func (q *DynamoDBQueue) UseOrder(o Order) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.order = o })
+}
+
+// UseFIFO delivers the oldest visible messages first (the default).
+func (q *DynamoDBQueue) UseFIFO() *DynamoDBQueue { return q.UseOrder(FIFO) }
+
+// UseLIFO delivers the newest visible messages first.
+func (q *DynamoDBQueue) UseLIFO() *DynamoDBQueue { return q.UseOrder(LIFO) }
+
+// UseVisibilityTimeout sets the visibility timeout that ReceiveMessages uses when the call sets
+// none. Values outside 0..MaxVisibilityTimeout make the next receive fail with ErrInvalidArgument.
+func (q *DynamoDBQueue) UseVisibilityTimeout(d time.Duration) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.visibilityTimeout = d })
+}
+
+// UseTTL sets the retention of messages pushed with ttl 0. 0 restores DefaultTTL.
+func (q *DynamoDBQueue) UseTTL(ttl time.Duration) *DynamoDBQueue {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return q.update(func(s *settings) { s.ttl = ttl })
+}
+
+// UseDelay sets the queue's delivery delay: pushed messages stay invisible this long
+// (0..MaxDelay). A per-message delay (PushOptions.Delay, or the DelaySeconds attribute)
+// takes precedence.
+func (q *DynamoDBQueue) UseDelay(d time.Duration) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.delay = d })
+}
+
+// UseShards spreads the (queue, client) pair over n partition keys (1..MaxShards) so it can
+// go past the throughput of one DynamoDB partition. Producers spread messages over the shards
+// (a message group always stays on one shard); consumers visit shards starting at a random one.
+// Order then holds per shard and per group. Raise n freely; before lowering it, drain the
+// shards that go away (they are no longer polled).
+func (q *DynamoDBQueue) UseShards(n int) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.shards = n })
+}
+
+// UseMaxMessageSize sets the largest body plus attributes accepted by a push, in bytes
+// (default 1 MiB, SQS's limit; bodies above 350 KB are stored over several items).
+func (q *DynamoDBQueue) UseMaxMessageSize(n int) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.maxMessageSize = n })
+}
+
+// UseDeadLetterQueue routes messages received more than cfg.MaxReceiveCount times to a
+// dead-letter queue. A nil cfg turns dead-lettering off.
+func (q *DynamoDBQueue) UseDeadLetterQueue(cfg *DeadLetterConfig) *DynamoDBQueue {
+	var c *DeadLetterConfig
+	if cfg != nil {
+		cp := *cfg
+		c = &cp
+	}
+	return q.update(func(s *settings) { s.dlq = c })
+}
+
+// UseContentBasedDeduplication makes pushes without a MessageDeduplicationId attribute use the
+// SHA-256 of the body as their deduplication ID, as an SQS FIFO queue with that option does.
+func (q *DynamoDBQueue) UseContentBasedDeduplication(on bool) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.contentDedup = on })
+}
+
+// UseSigningKey sets the key of the receipt-handle integrity check. Every process that deletes
+// or changes messages of the table must use the same key. Without a key, handles carry a
+// checksum; either way a handle only works with the secret claim token inside it.
+func (q *DynamoDBQueue) UseSigningKey(key []byte) *DynamoDBQueue {
+	signer := handle.NewSigner(key)
+	return q.update(func(s *settings) { s.signer = signer })
+}
+
+// UseLogger sets the logger for events worth knowing about: warnings (TTL could not be
+// enabled, a message moved to the dead-letter queue) and debug detail (lost races, retries).
+// The default is slog.Default(); nil silences logging.
+func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return q.update(func(s *settings) { s.logger = l })
+}
+
+// UseLongPollInterval bounds how often a long poll asks DynamoDB again while the queue is
+// empty: it starts at min and doubles up to max. Pushes from this process wake pollers at once;
+// pushes from other processes are seen within max. Defaults: 5 ms and 100 ms.
+func (q *DynamoDBQueue) UseLongPollInterval(min, max time.Duration) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.pollMin, s.pollMax = min, max })
+}
+
+// Table returns the table name.
+func (q *DynamoDBQueue) Table() string { return q.snapshot().table }
+
+// QueueName returns the queue name.
+func (q *DynamoDBQueue) QueueName() string { return q.snapshot().queue }
+
+// ClientID returns the client ID.
+func (q *DynamoDBQueue) ClientID() string { return q.snapshot().client }
+
+// Order returns the order of delivery.
+func (q *DynamoDBQueue) Order() Order { return q.snapshot().order }
+
+// VisibilityTimeout returns the default visibility timeout.
+func (q *DynamoDBQueue) VisibilityTimeout() time.Duration { return q.snapshot().visibilityTimeout }
+
+// TTL returns the default retention of pushed messages.
+func (q *DynamoDBQueue) TTL() time.Duration { return q.snapshot().ttl }
+
+// Delay returns the queue's delivery delay.
+func (q *DynamoDBQueue) Delay() time.Duration { return q.snapshot().delay }
+
+// Shards returns the shard count.
+func (q *DynamoDBQueue) Shards() int { return q.snapshot().shards }
+
+// DeadLetterQueue returns the dead-letter configuration, or nil.
+func (q *DynamoDBQueue) DeadLetterQueue() *DeadLetterConfig {
+	if d := q.snapshot().dlq; d != nil {
+		c := *d
+		return &c
+	}
+	return nil
+}
+
+// PartitionKey returns the partition key of the first shard of the current (queue, client).
+func (q *DynamoDBQueue) PartitionKey() string {
+	s := q.snapshot()
+	return keys.PartitionKey(s.queue, s.client, 0)
+}
+
+// API returns the DynamoDB client the queue uses.
+func (q *DynamoDBQueue) API() API { return q.core.api }
+
+// checkTable validates the settings that table-level operations need.
+func (s *settings) checkTable() error {
+	if s.table == "" {
+		return ErrTableNotSet
+	}
+	return validateTableName(s.table)
+}
+
+// checkQueue validates the settings that queue-level operations need.
+func (s *settings) checkQueue() error {
+	if err := s.checkTable(); err != nil {
+		return err
+	}
+	if s.queue == "" {
+		return ErrQueueNameNotSet
+	}
+	if s.client == "" {
+		return ErrClientIDNotSet
+	}
+	if err := keys.ValidateName("queue name", s.queue); err != nil {
+		return err
+	}
+	if err := keys.ValidateName("client ID", s.client); err != nil {
+		return err
+	}
+	if s.shards < 1 || s.shards > MaxShards {
+		return invalidArg("shard count %d, must be 1..%d", s.shards, MaxShards)
+	}
+	if s.ttl <= 0 {
+		return invalidArg("default TTL %v, must be positive", s.ttl)
+	}
+	if s.delay < 0 || s.delay > MaxDelay {
+		return invalidArg("queue delay %v, must be 0..%v", s.delay, MaxDelay)
+	}
+	if s.maxMessageSize < 1 || s.maxMessageSize > maxStoredMessage {
+		return invalidArg("max message size %d, must be 1..%d", s.maxMessageSize, maxStoredMessage)
+	}
+	if s.pollMin <= 0 || s.pollMax < s.pollMin {
+		return invalidArg("long poll interval %v..%v, need 0 < min <= max", s.pollMin, s.pollMax)
+	}
+	if d := s.dlq; d != nil {
+		if d.MaxReceiveCount < 1 || d.MaxReceiveCount > 1000 {
+			return invalidArg("dead-letter MaxReceiveCount %d, must be 1..1000", d.MaxReceiveCount)
+		}
+		t, qn, c := s.dlqTarget()
+		if err := validateTableName(t); err != nil {
+			return err
+		}
+		if err := keys.ValidateName("dead-letter queue name", qn); err != nil {
+			return err
+		}
+		if err := keys.ValidateName("dead-letter client ID", c); err != nil {
+			return err
+		}
+		if t == s.table && qn == s.queue && c == s.client {
+			return invalidArg("dead-letter queue is the queue itself")
+		}
+	}
+	return nil
+}
+
+// dlqTarget resolves the defaults of the dead-letter configuration.
+func (s *settings) dlqTarget() (table, queue, client string) {
+	d := s.dlq
+	table, queue, client = d.Table, d.QueueName, d.ClientID
+	if table == "" {
+		table = s.table
+	}
+	if queue == "" {
+		queue = s.queue + "-dlq"
+	}
+	if client == "" {
+		client = s.client
+	}
+	return table, queue, client
+}
+
+// pk returns the partition key of a shard of the current pair.
+func (s *settings) pk(shard int) string { return keys.PartitionKey(s.queue, s.client, shard) }
+
+// validateTableName applies DynamoDB's table naming rules so a bad name fails before a request.
+func validateTableName(t string) error {
+	if len(t) < 3 || len(t) > 255 {
+		return fmt.Errorf("%w: table name %q must be 3..255 characters", ErrInvalidName, t)
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return fmt.Errorf("%w: table name %q has character %q; allowed are A-Z a-z 0-9 _ - .", ErrInvalidName, t, c)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,450 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+)
+
+// Receive limits.
+const (
+	// MaxReceiveMessages is the most messages one receive returns.
+	MaxReceiveMessages = 1000
+	// MaxWaitTime is the longest a receive waits for messages.
+	MaxWaitTime = time.Hour
+	// claimConcurrency bounds the conditional writes one receive or delete has in flight.
+	claimConcurrency = 16
+)
+
+// ReceiveOptions tunes ReceiveMessages. The zero value receives one message without waiting.
+type ReceiveOptions struct {
+	// MaxMessages is the most messages to return (1..MaxReceiveMessages; 0 means 1).
+	MaxMessages int
+	// MinMessages makes the call return as soon as it holds at least this many messages
+	// (1..MaxMessages; 0 means 1), or when WaitTime is over.
+	MinMessages int
+	// WaitTime is how long to wait for MinMessages (0..MaxWaitTime). 0 makes one pass over
+	// the queue and returns at once.
+	WaitTime time.Duration
+	// VisibilityTimeout hides the received messages from other consumers this long
+	// (0..MaxVisibilityTimeout); 0 means the queue's default (UseVisibilityTimeout).
+	VisibilityTimeout time.Duration
+}
+
+// PollMessages claims up to maxMessages visible messages and hides them for visibilityTimeout
+// (0 = the queue's default). With timeout 0 it makes one pass and returns at once, with
+// whatever it found (possibly nothing). With a positive timeout it keeps trying until it holds
+// maxMessages or the timeout is over, and returns what it holds then.
+//
+// Each returned message carries a ReceiptHandle for DeleteMessages and ChangeVisibility, and
+// the SentTimestamp, ApproximateReceiveCount and ApproximateFirstReceiveTimestamp attributes.
+func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTimeout time.Duration, maxMessages int) ([]events.SQSMessage, error) {
+	return q.ReceiveMessages(ctx, ReceiveOptions{
+		MaxMessages:       maxMessages,
+		MinMessages:       maxMessages,
+		WaitTime:          timeout,
+		VisibilityTimeout: visibilityTimeout,
+	})
+}
+
+// ReceiveMessages is the SQS-style receive with long polling: it returns as soon as it holds
+// at least opts.MinMessages messages (at most opts.MaxMessages), or when opts.WaitTime is
+// over. While the queue is empty it asks DynamoDB again after a bounded, growing interval
+// (UseLongPollInterval); a push from this process wakes it at once. It never sleeps while
+// messages are available.
+//
+// If ctx ends while messages are already claimed, they are returned without an error: they
+// are the caller's to process or release. Otherwise the context's error is returned.
+func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions) ([]events.SQSMessage, error) {
+	s := q.snapshot()
+	if err := s.checkQueue(); err != nil {
+		return nil, err
+	}
+	maxN, minN := cmpOrInt(opts.MaxMessages, 1), cmpOrInt(opts.MinMessages, 1)
+	if maxN < 1 || maxN > MaxReceiveMessages {
+		return nil, invalidArg("maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
+	}
+	if minN < 1 || minN > maxN {
+		return nil, invalidArg("minMessages %d, must be 1..maxMessages (%d)", opts.MinMessages, maxN)
+	}
+	if opts.WaitTime < 0 || opts.WaitTime > MaxWaitTime {
+		return nil, invalidArg("wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
+	}
+	vt := opts.VisibilityTimeout
+	if vt == 0 {
+		vt = s.visibilityTimeout
+	}
+	if vt < 0 || vt > MaxVisibilityTimeout {
+		return nil, invalidArg("visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
+	}
+
+	deadline := time.Now().Add(opts.WaitTime)
+	wakeKey := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
+	interval := s.pollMin
+	var got []events.SQSMessage
+	for {
+		wake := q.core.wake.channel(wakeKey)
+		batch, err := q.receivePass(ctx, s, maxN-len(got), vt)
+		got = append(got, batch...)
+		if err != nil {
+			if len(got) > 0 && ctx.Err() != nil {
+				return got, nil
+			}
+			return got, err
+		}
+		left := time.Until(deadline)
+		if len(got) >= minN || opts.WaitTime == 0 || left <= 0 {
+			return got, nil
+		}
+		if len(batch) > 0 {
+			interval = s.pollMin
+		}
+		// Nothing more is visible now: wait for a push from this process, the next retry
+		// (a push from another process), the deadline or the end of ctx.
+		t := time.NewTimer(min(interval, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if len(got) > 0 {
+				return got, nil
+			}
+			return nil, ctx.Err()
+		case <-wake:
+			interval = s.pollMin
+		case <-t.C:
+			interval = min(interval*2, s.pollMax)
+		}
+		t.Stop()
+	}
+}
+
+func cmpOrInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// receivePass makes one pass over the shards, starting at a random one so that consumers
+// spread out, and claims up to want messages.
+func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration) ([]events.SQSMessage, error) {
+	var got []events.SQSMessage
+	start := 0
+	if s.shards > 1 {
+		start = rand.IntN(s.shards)
+	}
+	now := q.core.now()
+	for i := 0; i < s.shards && len(got) < want; i++ {
+		pk := s.pk((start + i) % s.shards)
+		if s.shards > 1 && q.shardIdle(pk, now) {
+			continue
+		}
+		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
+		got = append(got, batch...)
+		if err != nil {
+			return got, err
+		}
+		if s.shards > 1 && len(batch) == 0 {
+			q.core.shardHint.Store(pk, now.Add(s.pollMax))
+		}
+	}
+	return got, nil
+}
+
+// shardIdle reports whether a shard was found empty within the last long-poll interval, so a
+// pass can skip it instead of paying a query for nothing. A push from this process clears it.
+func (q *DynamoDBQueue) shardIdle(pk string, now time.Time) bool {
+	v, ok := q.core.shardHint.Load(pk)
+	return ok && now.Before(v.(time.Time))
+}
+
+// candidate is an item read from the ready index, and what claiming it produced.
+type candidate struct {
+	rec   record
+	msg   *events.SQSMessage
+	chunk *record // record whose body lives in chunks, to fetch after the claims
+	err   error
+}
+
+// claimFromShard reads visible items of one shard from the ready index, in the configured
+// order, and claims them. The key condition vis < now reads only items that are visible now,
+// so the cost does not depend on how many messages are in flight or delayed.
+func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk string, want int, vt time.Duration) ([]events.SQSMessage, error) {
+	var out []events.SQSMessage
+	var startKey map[string]types.AttributeValue
+	var expired []types.WriteRequest
+	defer func() { q.dropExpired(ctx, s, expired) }()
+	for len(out) < want {
+		now := q.core.now()
+		resp, err := q.core.api.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(s.table),
+			IndexName:              aws.String(visIndex),
+			KeyConditionExpression: aws.String("PK = :pk AND vis < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": avS(pk), ":now": avS(keys.VisBound(now)),
+			},
+			ScanIndexForward:  aws.Bool(s.order == FIFO),
+			Limit:             aws.Int32(int32(want - len(out))),
+			ExclusiveStartKey: startKey,
+		})
+		if err != nil {
+			return out, wrapAPI("Query", s.table, err)
+		}
+		cands := make([]candidate, 0, len(resp.Items))
+		for _, item := range resp.Items {
+			r := decodeRecord(item)
+			if r.expired(now) {
+				expired = append(expired, q.deleteRequests(r)...)
+				continue
+			}
+			cands = append(cands, candidate{rec: r})
+		}
+		q.claimAll(ctx, s, cands, vt, now)
+		if err := q.fetchBodies(ctx, s, cands); err != nil {
+			return out, err
+		}
+		var firstErr error
+		for i := range cands {
+			c := &cands[i]
+			if c.err != nil && firstErr == nil {
+				firstErr = c.err
+			}
+			if c.msg != nil {
+				out = append(out, *c.msg)
+			}
+		}
+		if firstErr != nil {
+			return out, firstErr
+		}
+		if resp.LastEvaluatedKey == nil {
+			break
+		}
+		startKey = resp.LastEvaluatedKey
+	}
+	return out, nil
+}
+
+// claimAll claims the candidates concurrently; results stay in candidate order.
+func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []candidate, vt time.Duration, now time.Time) {
+	parallel(len(cands), claimConcurrency, func(i int) {
+		c := &cands[i]
+		if keys.IsMessageSK(c.rec.SK) {
+			c.msg, c.chunk, c.err = q.claimMessage(ctx, s, c.rec, vt, now)
+		} else {
+			c.msg, c.chunk, c.err = q.claimGroup(ctx, s, c.rec, vt, now)
+		}
+	})
+}
+
+// parallel runs fn(0..n-1) with at most limit running at once.
+func parallel(n, limit int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// claimMessage claims one message outside any group with a conditional write on the vis it
+// was read with: of all consumers that read the same vis, exactly one succeeds. The claim
+// writes a fresh random token, so an SDK retry of a claim that DynamoDB already applied
+// (its condition now fails) is recognised as our own success rather than a lost race.
+func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record, vt time.Duration, now time.Time) (*events.SQSMessage, *record, error) {
+	_, seq, err := keys.ParseVis(r.Vis)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dynamodbqueue: item %s/%s: %w", r.PK, r.SK, err)
+	}
+	tok := handle.NewToken()
+	newVis := keys.Vis(now.Add(vt), seq)
+	won, err := q.conditionalClaim(ctx, s, r.PK, r.SK, tok, "vis = :old", claimCounters,
+		counterValues(now, map[string]types.AttributeValue{":old": avS(r.Vis), ":vis": avS(newVis)}))
+	if !won || err != nil {
+		return nil, nil, err
+	}
+	r.Vis, r.Token = newVis, tok
+	return q.afterClaim(ctx, s, r, "", now)
+}
+
+// conditionalClaim runs a claim UpdateItem on r with the token tok. It reports whether this
+// call owns the claim afterwards: a failed condition is checked against the item's current
+// token (returned by DynamoDB with the failure, or read back where the endpoint does not
+// support that), so a claim applied by an earlier attempt of the same request counts as won.
+func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
+	values[":tok"] = avS(tok)
+	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(pk, sk),
+		ConditionExpression:                 aws.String(cond),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return true, nil
+	}
+	if !isConditionFailed(err) {
+		return false, wrapAPI("UpdateItem (claim)", s.table, err)
+	}
+	return q.ownsToken(ctx, s.table, pk, sk, tok, err)
+}
+
+// counterValues adds the values claimCounters needs besides :vis and :tok.
+func counterValues(now time.Time, v map[string]types.AttributeValue) map[string]types.AttributeValue {
+	v[":one"], v[":zero"], v[":now"] = avN(1), avN(0), avN(ms(now))
+	return v
+}
+
+// claimCounters is the update of a message claim: new visibility and token, one more
+// receive, and the first-receive time if this is the first. It expects :vis, :tok and :now.
+const claimCounters = "SET vis = :vis, tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)"
+
+// ownsToken decides, after a failed condition, whether the item carries our token anyway.
+func (q *DynamoDBQueue) ownsToken(ctx context.Context, table, pk, sk, tok string, condErr error) (bool, error) {
+	var ccf *types.ConditionalCheckFailedException
+	if asCCF(condErr, &ccf) && ccf.Item != nil {
+		return str(ccf.Item[attrToken]) == tok, nil
+	}
+	item, err := q.getItem(ctx, table, key(pk, sk))
+	if err != nil {
+		return false, err
+	}
+	return item != nil && str(item[attrToken]) == tok, nil
+}
+
+// afterClaim turns a claimed record into a delivered message, or moves it to the dead-letter
+// queue when it has been received too often. groupSK is the group lock it was claimed under.
+func (q *DynamoDBQueue) afterClaim(ctx context.Context, s *settings, r record, groupSK string, now time.Time) (*events.SQSMessage, *record, error) {
+	r.ReceiveCount++
+	if r.FirstReceive == 0 {
+		r.FirstReceive = ms(now)
+	}
+	if s.dlq != nil && r.ReceiveCount > s.dlq.MaxReceiveCount {
+		return nil, nil, q.deadLetter(ctx, s, r, groupSK)
+	}
+	h := s.signer.Encode(handle.Handle{Table: s.table, PK: r.PK, SK: r.SK, Group: groupSK, Token: r.Token})
+	if r.Chunks > 0 {
+		rc := r
+		return &events.SQSMessage{ReceiptHandle: h}, &rc, nil
+	}
+	m, err := q.toMessage(r, r.Event, h)
+	return m, nil, err
+}
+
+// toMessage decodes a stored event and adds the delivery attributes.
+func (q *DynamoDBQueue) toMessage(r record, event []byte, receiptHandle string) (*events.SQSMessage, error) {
+	m, err := message.Decode(event)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodbqueue: message %s/%s: %w", r.PK, r.SK, err)
+	}
+	m.ReceiptHandle = receiptHandle
+	if m.Attributes == nil {
+		m.Attributes = map[string]string{}
+	}
+	if r.ReceiveCount > 0 {
+		m.Attributes[AttributeApproximateReceiveCount] = strconv.Itoa(r.ReceiveCount)
+		m.Attributes[AttributeApproximateFirstReceiveTimestamp] = strconv.FormatInt(r.FirstReceive, 10)
+	}
+	if r.Origin != "" {
+		m.Attributes[AttributeDeadLetterSource] = r.Origin
+	}
+	return &m, nil
+}
+
+// fetchBodies reads the chunks of every claimed large message in one batch and assembles them.
+func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []candidate) error {
+	var keyList []map[string]types.AttributeValue
+	for _, c := range cands {
+		if c.chunk != nil {
+			keyList = append(keyList, chunkKeys(*c.chunk)...)
+		}
+	}
+	if len(keyList) == 0 {
+		return nil
+	}
+	found, err := q.batchGet(ctx, s.table, keyList)
+	if err != nil {
+		return err
+	}
+	for i := range cands {
+		c := &cands[i]
+		if c.chunk == nil {
+			continue
+		}
+		event, err := assemble(*c.chunk, found)
+		if err == nil {
+			c.msg, err = q.toMessage(*c.chunk, event, c.msg.ReceiptHandle)
+		}
+		if err != nil {
+			c.msg, c.err = nil, err
+		}
+	}
+	return nil
+}
+
+func chunkKeys(r record) []map[string]types.AttributeValue {
+	bodyPK := keys.BodyPK(r.PK, r.SK)
+	ks := make([]map[string]types.AttributeValue, r.Chunks)
+	for i := range ks {
+		ks[i] = key(bodyPK, keys.ChunkSK(i))
+	}
+	return ks
+}
+
+func assemble(r record, found map[string]map[string]types.AttributeValue) ([]byte, error) {
+	bodyPK := keys.BodyPK(r.PK, r.SK)
+	var event []byte
+	for i := 0; i < r.Chunks; i++ {
+		item, ok := found[bodyPK+"\x00"+keys.ChunkSK(i)]
+		if !ok {
+			return nil, fmt.Errorf("dynamodbqueue: message %s/%s: body chunk %d of %d is missing", r.PK, r.SK, i, r.Chunks)
+		}
+		b, _ := item[attrEvent].(*types.AttributeValueMemberB)
+		if b == nil {
+			return nil, fmt.Errorf("dynamodbqueue: message %s/%s: body chunk %d is malformed", r.PK, r.SK, i)
+		}
+		event = append(event, b.Value...)
+	}
+	return event, nil
+}
+
+// deleteRequests returns the batch deletes that remove a message item and its body chunks.
+func (q *DynamoDBQueue) deleteRequests(r record) []types.WriteRequest {
+	reqs := []types.WriteRequest{deleteReq(r.PK, r.SK)}
+	for _, k := range chunkKeys(r) {
+		reqs = append(reqs, deleteReq(str(k[attrPK]), str(k[attrSK])))
+	}
+	return reqs
+}
+
+// dropExpired deletes messages found past their TTL, so each is read at most once more
+// before DynamoDB's own sweeper would have removed it. Failures only cost a later re-read.
+func (q *DynamoDBQueue) dropExpired(ctx context.Context, s *settings, reqs []types.WriteRequest) {
+	if len(reqs) == 0 {
+		return
+	}
+	if _, err := q.batchWrite(ctx, s.table, reqs); err != nil {
+		s.logger.DebugContext(ctx, "dynamodbqueue: could not delete expired messages", "error", err)
+	}
+}

@@ -1,0 +1,69 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// wakeups lets a push wake the long polls of the same (table, queue, client) in this process at
+// once, instead of waiting for their next retry. Pollers in other processes rely on the
+// bounded retry interval (UseLongPollInterval).
+type wakeups struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// channel returns a channel that is closed by the next notify for key. Take it before looking
+// at the queue, so a push between the look and the wait is not missed.
+func (w *wakeups) channel(key string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = make(map[string]chan struct{})
+	}
+	ch, ok := w.m[key]
+	if !ok {
+		ch = make(chan struct{})
+		w.m[key] = ch
+	}
+	return ch
+}
+
+// notify wakes every waiter on key.
+func (w *wakeups) notify(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ch, ok := w.m[key]; ok {
+		close(ch)
+		delete(w.m, key)
+	}
+}
+
+// sleep waits for d or until ctx ends, whichever is first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff returns the wait before retry attempt n (0-based) of work DynamoDB left unprocessed:
+// exponential from 25 ms, capped at 2 s, with full jitter so that competing callers spread out.
+func backoff(n int) time.Duration {
+	d := 25 * time.Millisecond << min(n, 7)
+	d = min(d, 2*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// maxUnprocessedRetries bounds the retries of BatchWriteItem/BatchGetItem leftovers, so a
+// persistently throttled table yields an error instead of an endless loop.
+const maxUnprocessedRetries = 10
