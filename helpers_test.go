@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
@@ -81,3 +84,21 @@ func mustPoll(t testing.TB, q *dynamodbqueue.DynamoDBQueue, vt time.Duration, ma
 }
 
 func toHandles(msgs []events.SQSMessage) []string { return dynamodbqueue.ToReceiptHandles(msgs) }
+
+func shardOf(t testing.TB, q *dynamodbqueue.DynamoDBQueue, m events.SQSMessage) string {
+	pk, err := dynamodbqueue.HandlePK(q, m.ReceiptHandle)
+	if err != nil {
+		t.Errorf("handle: %v", err)
+	}
+	return pk
+}
+
+// itemCount scans the whole table and counts its items.
+func itemCount(t testing.TB, q *dynamodbqueue.DynamoDBQueue) int {
+	t.Helper()
+	out, err := testenv.Client(t).Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(q.Table()), Select: types.SelectCount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(out.Count)
+}

@@ -133,13 +133,16 @@ func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
 
 // scanPartition reads every item of a partition from the sort key `from` on, projecting attrs.
 func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attrs string, fn func(record)) error {
-	p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(table),
 		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :from"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk), ":from": avS(from)},
 		ProjectionExpression:      aws.String(attrs),
-		ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
-	})
+	}
+	if strings.Contains(attrs, "#ttl") { // TTL is a reserved word
+		in.ExpressionAttributeNames = map[string]string{"#ttl": attrTTL}
+	}
+	p := dynamodb.NewQueryPaginator(q.core.api, in)
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
