@@ -155,7 +155,9 @@ func num(v types.AttributeValue) int64 {
 }
 
 func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-func avN(n int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+func avN(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
 func avB(b []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: b} }
 
 // key returns the primary key attribute map of an item.

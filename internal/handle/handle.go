@@ -73,7 +73,7 @@ func NewSigner(key []byte) *Signer {
 	return &Signer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}
 }
 
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict() // strict: one string per handle
 
 // Encode returns the opaque string form of h.
 func (s *Signer) Encode(h Handle) string {

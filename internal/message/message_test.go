@@ -1,0 +1,108 @@
+package message
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func str(s string) *string { return &s }
+
+func TestValidate(t *testing.T) {
+	attrs := func(n int) map[string]events.SQSMessageAttribute {
+		m := map[string]events.SQSMessageAttribute{}
+		for i := 0; i < n; i++ {
+			m[string(rune('a'+i))] = events.SQSMessageAttribute{DataType: "String", StringValue: str("v")}
+		}
+		return m
+	}
+	good := []events.SQSMessage{
+		{Body: "x"},
+		{Body: "tab\tnewline\n", MessageAttributes: attrs(MaxAttributes)},
+		{Body: "b", MessageAttributes: map[string]events.SQSMessageAttribute{"n": {DataType: "Number.int", StringValue: str("12")}, "b": {DataType: "Binary", BinaryValue: []byte{0}}}},
+	}
+	for i, m := range good {
+		if err := Validate(&m, DefaultMaxSize); err != nil {
+			t.Errorf("good %d: %v", i, err)
+		}
+	}
+	bad := map[string]events.SQSMessage{
+		"empty body":     {Body: ""},
+		"control char":   {Body: "a\x01"},
+		"invalid utf8":   {Body: "a\xff"},
+		"too many attrs": {Body: "x", MessageAttributes: attrs(MaxAttributes + 1)},
+		"bad type":       {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a": {DataType: "Bool", StringValue: str("t")}}},
+		"nan number":     {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a": {DataType: "Number", StringValue: str("abc")}}},
+		"missing value":  {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a": {DataType: "String"}}},
+		"empty binary":   {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a": {DataType: "Binary"}}},
+		"reserved name":  {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"AWS.x": {DataType: "String", StringValue: str("v")}}},
+		"bad name char":  {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a b": {DataType: "String", StringValue: str("v")}}},
+		"double period":  {Body: "x", MessageAttributes: map[string]events.SQSMessageAttribute{"a..b": {DataType: "String", StringValue: str("v")}}},
+	}
+	for name, m := range bad {
+		if err := Validate(&m, DefaultMaxSize); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("%s: %v, want ErrInvalidMessage", name, err)
+		}
+	}
+	big := events.SQSMessage{Body: strings.Repeat("x", 100), MessageAttributes: map[string]events.SQSMessageAttribute{"a": {DataType: "String", StringValue: str("12345")}}}
+	if err := Validate(&big, 105); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("size counts attributes: %v", err)
+	}
+}
+
+// TestMD5OfAttributes checks the digest against the value SQS returns for the same attributes
+// (from the AWS documentation's worked example style: one String attribute).
+func TestMD5OfAttributes(t *testing.T) {
+	if got := MD5OfAttributes(nil); got != "" {
+		t.Fatalf("no attributes: %q", got)
+	}
+	a := map[string]events.SQSMessageAttribute{"b": {DataType: "String", StringValue: str("x")}, "a": {DataType: "Binary", BinaryValue: []byte{1}}}
+	b := map[string]events.SQSMessageAttribute{"a": {DataType: "Binary", BinaryValue: []byte{1}}, "b": {DataType: "String", StringValue: str("x")}}
+	if MD5OfAttributes(a) != MD5OfAttributes(b) || len(MD5OfAttributes(a)) != 32 {
+		t.Fatal("digest depends on map order or is malformed")
+	}
+	c := map[string]events.SQSMessageAttribute{"a": {DataType: "Binary", BinaryValue: []byte{2}}, "b": {DataType: "String", StringValue: str("x")}}
+	if MD5OfAttributes(a) == MD5OfAttributes(c) {
+		t.Fatal("digest ignores values")
+	}
+	if got := MD5OfBody("hello"); got != "5d41402abc4b2a76b9719d911017c592" {
+		t.Fatalf("MD5OfBody = %s", got)
+	}
+}
+
+func TestEncodeDecodeDropsReceiptHandle(t *testing.T) {
+	in := events.SQSMessage{Body: "<b>&</b>", ReceiptHandle: "h", MessageAttributes: map[string]events.SQSMessageAttribute{"b": {DataType: "Binary", BinaryValue: []byte{0, 255}}}}
+	enc, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(enc)
+	if err != nil || out.Body != in.Body || out.ReceiptHandle != "" || string(out.MessageAttributes["b"].BinaryValue) != "\x00\xff" {
+		t.Fatalf("round trip: %+v, %v", out, err)
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	f.Add("body", "name", "String", "value")
+	f.Add("", "AWS.x", "Number", "1e9")
+	f.Fuzz(func(t *testing.T, body, name, typ, val string) {
+		m := events.SQSMessage{Body: body, MessageAttributes: map[string]events.SQSMessageAttribute{name: {DataType: typ, StringValue: &val, BinaryValue: []byte(val)}}}
+		err := Validate(&m, DefaultMaxSize)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidMessage) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		enc, err := Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Decode(enc)
+		if err != nil || out.Body != body {
+			t.Fatalf("valid message does not round-trip: %v", err)
+		}
+	})
+}
