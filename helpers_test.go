@@ -16,7 +16,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testenv.MainWithAWSEnvironment(m) }
 
 // newTable creates a fresh queue table for one test and drops it afterwards.
 func newTable(t testing.TB) (*dynamodbqueue.DynamoDBQueue, string) {

@@ -396,7 +396,7 @@ func validateTableName(t string) error {
 	for i := 0; i < len(t); i++ {
 		c := t[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("%w: table name %q has character %q; allowed are A-Z a-z 0-9 _ - .", ErrInvalidName, t, c)
+			return fmt.Errorf("%w: table name %q has character %q; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, t, c)
 		}
 	}
 	return nil

@@ -78,7 +78,7 @@ func validateAttribute(name string, a events.SQSMessageAttribute) error {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("%w: attribute name %q has character %q; allowed are A-Z a-z 0-9 _ - .", ErrInvalidMessage, name, c)
+			return fmt.Errorf("%w: attribute name %q has character %q; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidMessage, name, c)
 		}
 	}
 	lower := strings.ToLower(name)

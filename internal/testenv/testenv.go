@@ -51,6 +51,34 @@ func Endpoint(tb testing.TB) string {
 	return server.Endpoint()
 }
 
+// MainWithAWSEnvironment is Main for packages whose examples build their client the way users
+// do, with config.LoadDefaultConfig: before the tests run it points the AWS environment
+// variables (AWS_ENDPOINT_URL_DYNAMODB, dummy credentials, region) at the local DynamoDB.
+func MainWithAWSEnvironment(m *testing.M) {
+	ep := os.Getenv(EnvEndpoint)
+	if ep == "" {
+		once.Do(startServer)
+		if startErr != nil {
+			os.Stderr.WriteString("testenv: no local DynamoDB: " + startErr.Error() +
+				"\nStart one with `make dynalite` or `scripts/dynalite.sh start` and set " + EnvEndpoint + ".\n")
+			os.Exit(1)
+		}
+		ep = server.Endpoint()
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB":   ep,
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_REGION":                  dynalite.Region,
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+	} {
+		os.Setenv(k, v)
+	}
+	Main(m)
+}
+
 func startServer() {
 	// Generous: the first use may run npm install.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
