@@ -1,0 +1,66 @@
+// Package dynamodbqueue turns one DynamoDB table into many isolated message queues.
+//
+// Every (queue name, client ID) pair is its own queue, stored in its own partition of the
+// table, so a consumer only ever reads its own tenant's messages. Messages are the AWS Lambda
+// [events.SQSMessage] type. Many processes push, receive and delete at once: a receive claims a
+// message with a conditional write and hides it for a visibility timeout, so exactly one
+// consumer holds it; deleting needs the receipt handle of the current claim.
+//
+// # Getting started
+//
+//	cfg, _ := config.LoadDefaultConfig(ctx)
+//	q := dynamodbqueue.NewDynamoDBQueue(ctx, cfg, 0).
+//		UseTable("queues").UseQueueName("invoices").UseClientID("acme")
+//	q.CreateQueueTable(ctx) // once; idempotent
+//	q.PushMessages(ctx, 0, events.SQSMessage{Body: "hello"})
+//	msgs, _ := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 10, WaitTime: 20 * time.Second})
+//	q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...)
+//
+// Settings (table, queue, client, order, visibility timeout, TTL, delay, shards, dead-letter
+// queue) can change at any time, also while other goroutines use the queue: each operation
+// works on one snapshot of them. [DynamoDBQueue.Clone] gives an independent handle that shares
+// the client, which is the natural way to serve several tenants from one process.
+//
+// # Semantics
+//
+//   - Delivery is at least once. A received message is invisible to everyone else until its
+//     visibility timeout ends; then it is delivered again with a higher
+//     ApproximateReceiveCount. [DynamoDBQueue.ChangeVisibility] extends, shortens or releases a
+//     claim.
+//   - Order is FIFO by default: the message that became visible first is delivered first
+//     (push time plus any delay; a message whose visibility timeout lapsed becomes visible at
+//     that moment). [DynamoDBQueue.UseLIFO] delivers the newest first. Messages pushed in the
+//     same millisecond keep their push order.
+//   - FIFO message groups (the MessageGroupId attribute) deliver strictly in push order with at
+//     most one message of a group in flight; groups proceed independently.
+//   - A MessageDeduplicationId (or content-based deduplication) makes repeats within five
+//     minutes a no-op.
+//   - Messages past their TTL are never delivered or counted, even before DynamoDB's TTL
+//     sweeper deletes them.
+//   - With [DynamoDBQueue.UseDeadLetterQueue], a message received more than MaxReceiveCount
+//     times moves to a dead-letter (queue, client) pair; [DynamoDBQueue.RedriveDeadLetters]
+//     moves it back.
+//
+// # Table layout and cost
+//
+// Key PK = "queue|client|shard", SK = "m#<seq>" (or "g#<group>#<seq>" for grouped messages),
+// plus a local secondary index "vis" on the moment each item becomes visible. A receive reads
+// that index with the key condition vis < now, so it reads only messages it can deliver: the
+// cost of a poll does not grow with the number of messages in flight or delayed. A message's
+// life is one batched put, one conditional claim and one conditional delete: about 2.2
+// DynamoDB requests per message when pushing and receiving in batches of 10. Bodies that do not
+// fit in 1 KB live in separate chunk items, so a claim costs the same whatever the body size,
+// and bodies up to 1 MiB (SQS's limit) are split over several items.
+//
+// Only single-item conditional writes, batch writes, queries and scans are used: no
+// transactions, so any DynamoDB API implementation works. Every conditional write carries a
+// random token, so a write that the SDK retries after DynamoDB already applied it is
+// recognised as the caller's own success.
+//
+// # Errors
+//
+// Errors wrap sentinel values ([ErrInvalidName], [ErrInvalidMessage], [ErrInvalidArgument],
+// [ErrInvalidReceiptHandle], [ErrStaleReceiptHandle], [ErrTableNotFound], ...) and the SDK's
+// typed errors, so callers use [errors.Is] and [errors.As]. Invalid input is rejected before
+// anything is sent.
+package dynamodbqueue
