@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+)
+
+// dlqFlags locate the dead-letter queue of the current pair.
+type dlqFlags struct {
+	queue, client, table string
+	maxReceives          int
+}
+
+func (f *dlqFlags) addLocation(fs *pflag.FlagSet) {
+	fs.StringVar(&f.queue, "dlq-queue", "", "dead-letter queue name (default <queue>-dlq)")
+	fs.StringVar(&f.client, "dlq-client", "", "dead-letter client ID (default the client)")
+	fs.StringVar(&f.table, "dlq-table", "", "table of the dead-letter queue (default the table)")
+}
+
+// config returns the dead-letter configuration with maxReceives.
+func (f *dlqFlags) config(maxReceives int) *dynamodbqueue.DeadLetterConfig {
+	return &dynamodbqueue.DeadLetterConfig{
+		MaxReceiveCount: maxReceives, Table: f.table, QueueName: f.queue, ClientID: f.client,
+	}
+}
+
+func (a *app) receiveCommand() *cobra.Command {
+	var (
+		maxN       int
+		wait       time.Duration
+		visibility time.Duration
+		del        bool
+		dlq        dlqFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "receive",
+		Short: "Receive messages and print them as JSON lines",
+		Long: `Receive (claim) up to --max messages and print each as one line of JSON, an SQS message
+with its receiptHandle. The messages stay invisible to other consumers for --visibility
+(default 30s); delete them with 'ddbq delete' (which reads this output), or pass --delete.
+
+With --wait the command waits up to that long for the first message (long polling).
+With --max-receives N, a message received more than N times moves to the dead-letter queue
+instead of being delivered.`,
+		Example: `  ddbq receive -t queues -q orders -c acme --max 10 --wait 5s
+  ddbq receive -q orders -c acme --max 10 | ddbq delete -q orders -c acme`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			q, err := a.newQueue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if dlq.maxReceives > 0 {
+				q.UseDeadLetterQueue(dlq.config(dlq.maxReceives))
+			}
+			msgs, err := q.ReceiveMessages(cmd.Context(), dynamodbqueue.ReceiveOptions{
+				MaxMessages: maxN, WaitTime: wait, VisibilityTimeout: visibility,
+			})
+			if err != nil {
+				return err
+			}
+			if err := a.printMessages(msgs, true); err != nil {
+				return err
+			}
+			if len(msgs) == 0 && !a.g.json {
+				fmt.Fprintln(a.stderr, "no messages")
+			}
+			if !del || len(msgs) == 0 {
+				return nil
+			}
+			hs := dynamodbqueue.ToReceiptHandles(msgs)
+			failed, err := q.DeleteMessages(cmd.Context(), hs...)
+			return a.handleFailures("delete", hs, failed, err)
+		}),
+	}
+	fl := cmd.Flags()
+	fl.IntVarP(&maxN, "max", "n", 1, "most messages to receive (1..1000)")
+	fl.DurationVarP(&wait, "wait", "w", 0, "wait up to this long for a message (0: one pass, no waiting)")
+	fl.DurationVar(&visibility, "visibility", 0, "hide the received messages this long (default 30s)")
+	fl.BoolVar(&del, "delete", false, "delete the messages once printed")
+	fl.IntVar(&dlq.maxReceives, "max-receives", 0, "move messages received more than N times to the dead-letter queue (0: off)")
+	dlq.addLocation(fl)
+	return cmd
+}
+
+// handlesFrom returns the receipt handles of args, or of stdin when there are none.
+func (a *app) handlesFrom(args []string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	if isTerminal(a.stdin) {
+		return nil, usageError("no receipt handles: give them as arguments or on stdin")
+	}
+	hs, err := ParseHandles(a.stdin)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if len(hs) == 0 {
+		return nil, usageError("no receipt handles: give them as arguments or on stdin")
+	}
+	return hs, nil
+}
+
+// handleFailures reports the outcome of a call on receipt handles (delete, change visibility)
+// and returns the error that sets the exit code: ExitUsage when every handle was invalid,
+// ExitPartial when some failed.
+func (a *app) handleFailures(verb string, hs, failed []string, err error) error {
+	var errs []error
+	if err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) == len(failed) {
+			errs = j.Unwrap()
+		} else {
+			return err // the whole call failed (no queue set, invalid timeout, ...)
+		}
+	}
+	type failure struct {
+		ReceiptHandle string `json:"receiptHandle"`
+		Error         string `json:"error"`
+	}
+	failures := make([]failure, len(failed))
+	allInvalid := true
+	for i := range failed {
+		failures[i] = failure{ReceiptHandle: failed[i], Error: errs[i].Error()}
+		if !errors.Is(errs[i], dynamodbqueue.ErrInvalidReceiptHandle) && !errors.Is(errs[i], dynamodbqueue.ErrForeignReceiptHandle) {
+			allInvalid = false
+		}
+	}
+	done := len(hs) - len(failed)
+	if a.g.json {
+		key := map[string]string{"delete": "deleted", "change": "changed", "release": "released"}[verb]
+		if err := a.printJSON(map[string]any{key: done, "failed": failures}); err != nil {
+			return err
+		}
+	} else {
+		past := map[string]string{"delete": "deleted", "change": "changed the visibility of", "release": "released"}[verb]
+		if done > 0 || len(failed) == 0 {
+			a.printf("%s %d %s\n", past, done, plural(done, "message", "messages"))
+		}
+		for _, f := range failures {
+			fmt.Fprintf(a.stderr, "failed: %s: %s\n", abbreviate(f.ReceiptHandle, 24), f.Error)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	e := fmt.Errorf("%d of %d receipt %s failed", len(failed), len(hs), plural(len(hs), "handle", "handles"))
+	if allInvalid && len(failed) == len(hs) {
+		return withHint(ExitUsage, e, "the handles are malformed or belong to another table, queue or client")
+	}
+	return &exitError{code: ExitPartial, err: e}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func (a *app) deleteCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete [HANDLE...]",
+		Short: "Delete received messages by receipt handle (arguments or stdin)",
+		Long: `Delete messages by their receipt handles, given as arguments or on stdin, one per line.
+A stdin line that is a JSON message (as 'ddbq receive' prints it) gives its receiptHandle.
+Deleting a message that is already gone succeeds. Exit code 4 when some handles failed
+(stale: the message was received again since), 2 when all were malformed.`,
+		Example: `  ddbq delete -t queues -q orders -c acme "$HANDLE"
+  ddbq receive -q orders -c acme --max 10 | ddbq delete -q orders -c acme`,
+		RunE: a.run(func(cmd *cobra.Command, args []string) error {
+			hs, err := a.handlesFrom(args)
+			if err != nil {
+				return err
+			}
+			q, err := a.newQueue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			failed, err := q.DeleteMessages(cmd.Context(), hs...)
+			return a.handleFailures("delete", hs, failed, err)
+		}),
+	}
+}
+
+func (a *app) peekCommand() *cobra.Command {
+	var maxN int
+	cmd := &cobra.Command{
+		Use:   "peek",
+		Short: "Show visible messages without receiving them",
+		Long: `Show up to --max messages that are visible now, in delivery order, without claiming them:
+they stay visible to everyone and get no receipt handle. For a message group only its next
+message is shown. Text by default; --json prints the messages as JSON lines.`,
+		Example: `  ddbq peek -t queues -q orders -c acme --max 5`,
+		Args:    cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			q, err := a.newQueue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			msgs, err := q.Peek(cmd.Context(), maxN)
+			if err != nil {
+				return err
+			}
+			return a.printMessages(msgs, false)
+		}),
+	}
+	cmd.Flags().IntVarP(&maxN, "max", "n", 10, "most messages to show (1..1000)")
+	return cmd
+}
+
+func (a *app) visibilityCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "visibility",
+		Short: "Change the visibility timeout of received messages, or release them",
+		Args:  cobra.NoArgs,
+	}
+	var timeout time.Duration
+	change := &cobra.Command{
+		Use:   "change --timeout D [HANDLE...]",
+		Short: "Hide received messages for D from now (extend or shorten their timeout)",
+		Long: `Set the visibility timeout of held messages to --timeout from now (0..12h): extend it for
+long work or shorten it. Handles as arguments or on stdin, as for delete.`,
+		Example: `  ddbq visibility change -t queues -q orders -c acme --timeout 5m "$HANDLE"`,
+		RunE: a.run(func(cmd *cobra.Command, args []string) error {
+			hs, err := a.handlesFrom(args)
+			if err != nil {
+				return err
+			}
+			q, err := a.newQueue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			failed, err := q.ChangeVisibility(cmd.Context(), timeout, hs...)
+			return a.handleFailures("change", hs, failed, err)
+		}),
+	}
+	change.Flags().DurationVar(&timeout, "timeout", 0, "new visibility timeout from now (required)")
+	_ = change.MarkFlagRequired("timeout")
+	release := &cobra.Command{
+		Use:   "release [HANDLE...]",
+		Short: "Make received messages visible again at once (a negative acknowledgement)",
+		Example: `  ddbq visibility release -t queues -q orders -c acme "$HANDLE"
+  ddbq receive -q orders -c acme | ddbq visibility release -q orders -c acme`,
+		RunE: a.run(func(cmd *cobra.Command, args []string) error {
+			hs, err := a.handlesFrom(args)
+			if err != nil {
+				return err
+			}
+			q, err := a.newQueue(cmd.Context())
+			if err != nil {
+				return err
+			}
+			failed, err := q.ReleaseMessages(cmd.Context(), hs...)
+			return a.handleFailures("release", hs, failed, err)
+		}),
+	}
+	cmd.AddCommand(change, release)
+	return group(cmd)
+}
