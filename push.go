@@ -149,6 +149,11 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 			res.Duplicates++
 		}
 	}
+	for _, o := range prepared {
+		if o.err == nil {
+			q.core.shardHint.Delete(o.pk)
+		}
+	}
 	if len(res.Pushed) > 0 {
 		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -146,9 +147,14 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 		start = rand.IntN(s.shards)
 	}
 	now := q.core.now()
+	// Skip shards found empty a moment ago, unless that would leave nothing to ask.
+	skipIdle := false
+	for i := 0; i < s.shards && !skipIdle; i++ {
+		skipIdle = !q.shardIdle(s.pk(i), now)
+	}
 	for i := 0; i < s.shards && len(got) < want; i++ {
 		pk := s.pk((start + i) % s.shards)
-		if s.shards > 1 && q.shardIdle(pk, now) {
+		if s.shards > 1 && skipIdle && q.shardIdle(pk, now) {
 			continue
 		}
 		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
@@ -163,8 +169,9 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 	return got, nil
 }
 
-// shardIdle reports whether a shard was found empty within the last long-poll interval, so a
-// pass can skip it instead of paying a query for nothing. A push from this process clears it.
+// shardIdle reports whether a shard was found empty within the last long-poll interval
+// (UseLongPollInterval's max), so a pass can skip it instead of paying a query for nothing. A
+// push from this process clears the mark; pushes from other processes are seen when it lapses.
 func (q *DynamoDBQueue) shardIdle(pk string, now time.Time) bool {
 	v, ok := q.core.shardHint.Load(pk)
 	return ok && now.Before(v.(time.Time))
@@ -293,6 +300,7 @@ func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record,
 // support that), so a claim applied by an earlier attempt of the same request counts as won.
 func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
 	values[":tok"] = avS(tok)
+	var attempts atomic.Int32
 	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(pk, sk),
@@ -300,12 +308,15 @@ func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, s
 		UpdateExpression:                    aws.String(update),
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}, countAttempts(&attempts))
 	if err == nil {
 		return true, nil
 	}
 	if !isConditionFailed(err) {
 		return false, wrapAPI("UpdateItem (claim)", s.table, err)
+	}
+	if attempts.Load() == 1 {
+		return false, nil // the only attempt failed its condition: a plain lost race
 	}
 	return q.ownsToken(ctx, s.table, pk, sk, tok, err)
 }
