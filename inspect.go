@@ -131,13 +131,18 @@ func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// scanPartition reads every item of a partition from the sort key `from` on, projecting attrs.
+// scanPartition reads every item of a partition from the sort key `from` on ("" = all),
+// projecting attrs.
 func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attrs string, fn func(record)) error {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(table),
-		KeyConditionExpression:    aws.String("PK = :pk AND SK >= :from"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk), ":from": avS(from)},
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk)},
 		ProjectionExpression:      aws.String(attrs),
+	}
+	if from != "" { // DynamoDB rejects empty strings as key values
+		in.KeyConditionExpression = aws.String("PK = :pk AND SK >= :from")
+		in.ExpressionAttributeValues[":from"] = avS(from)
 	}
 	if strings.Contains(attrs, "#ttl") { // TTL is a reserved word
 		in.ExpressionAttributeNames = map[string]string{"#ttl": attrTTL}

@@ -2,17 +2,113 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/bench"
 )
 
 func (a *app) benchCommand() *cobra.Command {
-	return &cobra.Command{
+	d := bench.DefaultConfig()
+	cfg := d
+	var (
+		workloads, inFlight, bodySizes string
+		useAWS                         bool
+	)
+	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure throughput and latency against a DynamoDB endpoint",
-		Args:  cobra.NoArgs,
-		RunE: a.run(func(*cobra.Command, []string) error {
-			return errors.New("bench is not available in this build yet")
+		Short: "Measure throughput, latency and capacity per message against DynamoDB",
+		Long: `Run the benchmark workloads and print a report: text tables, or JSON with --json. Workloads:
+
+  throughput    producers push, consumers receive and delete; msgs/s end to end, next to
+                the "floor" of the bare DynamoDB request mix at the same concurrency
+  head-of-line  poll cost while K messages are held in flight (--in-flight)
+  latency       push-to-receive latency of an idle long-polling consumer
+  tenants       mixed, skewed traffic of many (queue, client) pairs in one table
+  sizes         capacity per message by body size (--body-sizes)
+
+Every DynamoDB request is counted per operation, with the consumed capacity.
+
+Where: --endpoint / --local, or else a private dynalite started for the run (and stopped
+after it); --aws runs against AWS DynamoDB (--region, --profile), which creates tables and
+costs money. Without -t the run creates a table ddbq-bench-<random> and drops it at the end.`,
+		Example: `  ddbq bench --workloads throughput --messages 500
+  ddbq bench --local --workloads latency,head-of-line --in-flight 0,1000 --json`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			c := cfg
+			var err error
+			if c.Workloads, err = bench.ParseWorkloads(workloads); err != nil {
+				return usageError("--workloads: %v", err)
+			}
+			if inFlight != "" {
+				if c.InFlight, err = bench.ParseInts(inFlight); err != nil {
+					return usageError("--in-flight: %v", err)
+				}
+				if len(c.InFlight) == 0 {
+					c.InFlight = []int{-1}
+				}
+			}
+			if bodySizes != "" {
+				if c.BodySizes, err = bench.ParseInts(bodySizes); err != nil {
+					return usageError("--body-sizes: %v", err)
+				}
+			}
+			c.Table = a.g.table
+			c.Shards = a.g.shards
+			c.JSON = a.g.json
+			c.Progress = a.stderr
+			if useAWS && (a.g.local || a.g.endpoint != "") {
+				return usageError("--aws runs against AWS DynamoDB: drop --local and --endpoint (or %s, %s)", EnvEndpoint, EnvEndpoint2)
+			}
+			if useAWS || a.g.local || a.g.endpoint != "" {
+				awsCfg, err := a.awsConfig(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if awsCfg.BaseEndpoint != nil && *awsCfg.BaseEndpoint == a.endpoint && (a.g.local || a.g.profile == "") {
+					c.Endpoint, c.Region = a.endpoint, awsCfg.Region // a local endpoint: bench sets it up
+				} else {
+					c.AWSConfig = &awsCfg
+				}
+			}
+			if err := c.Validate(); err != nil {
+				return usageError("%v", err)
+			}
+			_, err = bench.Run(cmd.Context(), c, a.stdout)
+			if errors.Is(err, bench.ErrLost) {
+				return withHint(ExitError, err, "the report above shows which workload lost messages")
+			}
+			return err
 		}),
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&workloads, "workloads", "all", "comma-separated workloads: "+strings.Join(bench.AllWorkloads, ", ")+", floor, or all")
+	fl.IntVar(&cfg.Producers, "producers", d.Producers, "producers of the throughput and tenants workloads")
+	fl.IntVar(&cfg.Consumers, "consumers", d.Consumers, "consumers of the throughput and tenants workloads")
+	fl.IntVar(&cfg.Messages, "messages", d.Messages, "messages of the throughput and tenants workloads")
+	fl.IntVar(&cfg.BodySize, "body-size", d.BodySize, "message body size in bytes")
+	fl.IntVar(&cfg.BatchSize, "batch-size", d.BatchSize, "messages per push call")
+	fl.IntVar(&cfg.ReceiveBatch, "receive-batch", d.ReceiveBatch, "messages per receive call")
+	fl.StringVar(&inFlight, "in-flight", "", fmt.Sprintf("head-of-line: messages held in flight, comma-separated (default %s)", joinInts(d.InFlight)))
+	fl.IntVar(&cfg.Polls, "polls", d.Polls, "head-of-line: timed polls per in-flight count")
+	fl.IntVar(&cfg.LatencyMessages, "latency-messages", d.LatencyMessages, "latency: messages pushed one at a time")
+	fl.DurationVar(&cfg.LatencyGap, "latency-gap", d.LatencyGap, "latency: mean pause between pushes")
+	fl.IntVar(&cfg.Tenants, "tenants", d.Tenants, "tenants: (queue, client) pairs")
+	fl.StringVar(&bodySizes, "body-sizes", "", fmt.Sprintf("sizes: body sizes, comma-separated, with k/Ki/M/Mi suffixes (default %s)", joinInts(d.BodySizes)))
+	fl.IntVar(&cfg.SizeMessages, "size-messages", d.SizeMessages, "sizes: messages per body size")
+	fl.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "time limit of each workload")
+	fl.BoolVar(&cfg.KeepTable, "keep-table", false, "keep the table given with -t instead of dropping it")
+	fl.BoolVar(&useAWS, "aws", false, "run against AWS DynamoDB (--region, --profile); creates tables, costs money")
+	return cmd
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ",")
 }

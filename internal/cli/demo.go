@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/consumer"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/dynalite"
 )
 
@@ -116,8 +117,8 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 		return usageError("--workers %d, must be 1..50", o.workers)
 	case o.maxReceives < 1 || o.maxReceives > 10:
 		return usageError("--max-receives %d, must be 1..10", o.maxReceives)
-	case o.visibility < 100*time.Millisecond || o.visibility > time.Minute:
-		return usageError("--visibility %v, must be 100ms..1m", o.visibility)
+	case o.visibility < consumer.MinVisibilityTimeout || o.visibility > time.Minute:
+		return usageError("--visibility %v, must be %v..1m", o.visibility, consumer.MinVisibilityTimeout)
 	}
 	out := a.stdout
 	if a.g.json {
@@ -190,12 +191,36 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 			UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: o.maxReceives})
 		total += o.messages
 	}
-	fmt.Fprintf(out, "ddbq demo: %d tenants, 2 queues, 1 table\n", len(tenants))
+	fmt.Fprintf(out, "ddbq demo: %d tenants in 2 queues, one DynamoDB table\n", len(tenants))
 	fmt.Fprintf(out, "  DynamoDB    %s\n", where)
 	fmt.Fprintf(out, "  table       %s (created now, dropped at the end)\n", table)
-	fmt.Fprintf(out, "  per tenant  1 producer pushing %d messages, %d workers; visibility timeout %v;\n", o.messages, o.workers, o.visibility)
-	fmt.Fprintf(out, "              a message received %d times goes to <queue>-dlq on the next receive\n", o.maxReceives)
-	fmt.Fprintf(out, "  failures    'flaky' messages fail on their first delivery, 'poison' ones always\n\n")
+	fmt.Fprintf(out, "  tenants    ")
+	for _, t := range tenants {
+		fmt.Fprintf(out, " %s", t.name())
+	}
+	fmt.Fprintf(out, "\n  per tenant  a producer pushing %d messages, a consumer with %d workers\n", o.messages, o.workers)
+	fmt.Fprintf(out, "  failures    'flaky' messages fail once and are retried; 'poison' ones always fail\n")
+	fmt.Fprintf(out, "              and go to the tenant's dead-letter queue (<queue>-dlq) after %d receives\n\n", o.maxReceives)
+
+	// One consumer per tenant, so the handler knows whose messages it should see.
+	consumers := make([]*consumer.Consumer, len(tenants))
+	for i, t := range tenants {
+		c, err := consumer.New(t.q, consumer.HandlerFunc(func(ctx context.Context, m events.SQSMessage) error {
+			return demoHandle(ctx, t, m)
+		}), consumer.Options{
+			Concurrency:       o.workers,
+			VisibilityTimeout: o.visibility,
+			// A failed message is retried after 250ms, then 500ms, ...; the receive after the
+			// last allowed one moves it to the dead-letter queue.
+			Backoff:  consumer.Backoff{Min: 250 * time.Millisecond, Max: 2 * time.Second},
+			WaitTime: 250 * time.Millisecond,
+			Logger:   logger,
+		})
+		if err != nil {
+			return err
+		}
+		consumers[i] = c
+	}
 
 	runCtx, cancelRun := context.WithTimeout(ctx, o.timeout)
 	defer cancelRun()
@@ -204,24 +229,21 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 
 	start := time.Now()
 	var wg sync.WaitGroup
-	errc := make(chan error, len(tenants)*(o.workers+1))
-	for _, t := range tenants {
-		wg.Add(1)
+	errc := make(chan error, 2*len(tenants))
+	for i, t := range tenants {
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			if err := demoProduce(workCtx, t, o.messages); err != nil && workCtx.Err() == nil {
 				errc <- fmt.Errorf("producer %s: %w", t.name(), err)
 			}
 		}()
-		for range o.workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := demoWork(workCtx, t); err != nil && workCtx.Err() == nil {
-					errc <- fmt.Errorf("worker %s: %w", t.name(), err)
-				}
-			}()
-		}
+		go func() {
+			defer wg.Done()
+			if err := consumers[i].Run(workCtx); err != nil {
+				errc <- fmt.Errorf("consumer %s: %w", t.name(), err)
+			}
+		}()
 	}
 
 	// Live progress until every message is delivered or dead-lettered.
@@ -323,7 +345,7 @@ func demoProduce(ctx context.Context, t *demoTenant, n int) error {
 	return nil
 }
 
-// demoHandle is the workers' message handler: it checks that the message belongs to the
+// demoHandle is the consumers' message handler: it checks that the message belongs to the
 // tenant (isolation), does a little work, and fails flaky messages once and poison ones
 // always.
 func demoHandle(ctx context.Context, t *demoTenant, m events.SQSMessage) error {
@@ -340,43 +362,18 @@ func demoHandle(ctx context.Context, t *demoTenant, m events.SQSMessage) error {
 	}
 	switch {
 	case b.Kind == "poison":
+		t.failures.Add(1)
 		return errors.New("poison message")
-	case b.Kind == "flaky" && m.Attributes[dynamodbqueue.AttributeApproximateReceiveCount] == "1":
+	case b.Kind == "flaky" && consumer.ReceiveCount(m) == 1:
+		t.failures.Add(1)
 		return errors.New("temporary failure")
 	}
 	if _, dup := t.seen.LoadOrStore(b.Seq, true); dup {
 		t.duplicates.Add(1)
 	}
-	return nil
-}
-
-// demoWork is one worker: receive, handle, delete on success; a failed message becomes
-// visible again when its visibility timeout passes.
-func demoWork(ctx context.Context, t *demoTenant) error {
-	for ctx.Err() == nil {
-		msgs, err := t.q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 5, WaitTime: 500 * time.Millisecond})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		for _, m := range msgs {
-			if err := demoHandle(ctx, t, m); err != nil {
-				t.failures.Add(1)
-				continue
-			}
-			if _, err := t.q.DeleteMessages(ctx, m.ReceiptHandle); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			t.delivered.Add(1)
-			if m.Attributes[dynamodbqueue.AttributeApproximateReceiveCount] != "1" {
-				t.redelivered.Add(1)
-			}
-		}
+	t.delivered.Add(1)
+	if consumer.ReceiveCount(m) > 1 {
+		t.redelivered.Add(1)
 	}
 	return nil
 }
@@ -407,7 +404,7 @@ func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, e
 	}
 	var rows []row
 	var sum row
-	ok := true
+	accounted := true
 	for _, t := range tenants {
 		r := row{
 			Queue: t.queue, Client: t.client, Pushed: t.pushed.Load(), Delivered: t.delivered.Load(),
@@ -422,11 +419,11 @@ func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, e
 		sum.Failed += r.Failed
 		sum.Foreign += r.Foreign
 		sum.Duplicates += r.Duplicates
-		if r.Delivered+r.DeadLettered != int64(o.messages) || r.Pushed != int64(o.messages) {
-			ok = false
+		if r.Pushed != int64(o.messages) || r.Delivered+r.DeadLettered != r.Pushed {
+			accounted = false
 		}
 	}
-	ok = ok && sum.Foreign == 0 && sum.Duplicates == 0
+	ok := accounted && sum.Foreign == 0 && sum.Duplicates == 0
 	if a.g.json {
 		return a.printJSON(map[string]any{
 			"tenants": rows, "total": sum, "seconds": elapsed.Seconds(), "ok": ok,
@@ -450,9 +447,12 @@ func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, e
 		}
 		fmt.Fprintf(out, "  [%s] %s\n", mark, text)
 	}
-	check(ok || sum.Delivered+sum.DeadLettered == sum.Pushed, fmt.Sprintf("every message was delivered or dead-lettered (%d + %d of %d)", sum.Delivered, sum.DeadLettered, sum.Pushed))
+	check(accounted, fmt.Sprintf("every message was delivered or dead-lettered (%d + %d of %d)", sum.Delivered, sum.DeadLettered, sum.Pushed))
 	check(sum.Foreign == 0, fmt.Sprintf("isolation: no worker saw another tenant's message (%d foreign)", sum.Foreign))
 	check(sum.Duplicates == 0, fmt.Sprintf("no message was processed successfully twice (%d duplicates)", sum.Duplicates))
 	fmt.Fprintln(out)
+	if !ok {
+		return errors.New("the demo did not end as expected (see the checks above)")
+	}
 	return nil
 }

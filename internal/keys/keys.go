@@ -37,15 +37,33 @@ func PairPrefix(queue, client string) string {
 
 // SplitPartitionKey reverses PartitionKey. ok is false for keys of other shapes.
 func SplitPartitionKey(pk string) (queue, client string, shard int, ok bool) {
-	parts := strings.Split(pk, sep)
-	if len(parts) != 3 {
+	queue, rest, ok1 := strings.Cut(pk, sep)
+	client, num, ok2 := strings.Cut(rest, sep)
+	if !ok1 || !ok2 || strings.Contains(num, sep) {
 		return "", "", 0, false
 	}
-	n, err := strconv.Atoi(parts[2])
-	if err != nil || n < 0 || strconv.Itoa(n) != parts[2] {
+	n, ok := parseShard(num)
+	if !ok {
 		return "", "", 0, false
 	}
-	return parts[0], parts[1], n, true
+	return queue, client, n, true
+}
+
+// parseShard parses the canonical decimal form of a shard number (as strconv.Itoa writes it:
+// no sign, no leading zeros) without allocating.
+func parseShard(s string) (int, bool) {
+	if s == "" || len(s) > 9 || (len(s) > 1 && s[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // BodyPK is the partition that holds the chunks of one large message body. One partition per
