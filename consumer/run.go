@@ -1,0 +1,462 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+)
+
+// Bounds of the pause after a failed poll.
+const (
+	pollErrorMin = 100 * time.Millisecond
+	pollErrorMax = 5 * time.Second
+)
+
+// run is the state of one Run call.
+type run struct {
+	c *Consumer
+
+	// base carries the values of Run's context but is never cancelled: queue operations
+	// derive their contexts from it (with OperationTimeout), so that a shutdown never
+	// interrupts a write half-way, which could leave a message claimed by nobody.
+	base context.Context
+	// pollCtx ends when shutdown begins; it interrupts waits, never a queue operation.
+	pollCtx  context.Context
+	stopPoll context.CancelFunc
+	// workCtx is the parent of handler contexts; it is cancelled when the grace period ends.
+	workCtx    context.Context
+	cancelWork context.CancelCauseFunc
+	// abandoned is closed when Run stops waiting for handlers.
+	abandoned chan struct{}
+
+	// slots holds one token per busy worker; its capacity is Concurrency.
+	slots    chan struct{}
+	inflight tracker
+	del      *deleter
+
+	fatalOnce sync.Once
+	fatal     error
+	fatalCh   chan struct{}
+}
+
+func newRun(ctx context.Context, c *Consumer) *run {
+	r := &run{
+		c:         c,
+		base:      context.WithoutCancel(ctx),
+		abandoned: make(chan struct{}),
+		slots:     make(chan struct{}, c.opts.Concurrency),
+		fatalCh:   make(chan struct{}),
+	}
+	r.pollCtx, r.stopPoll = context.WithCancel(ctx)
+	r.workCtx, r.cancelWork = context.WithCancelCause(r.base)
+	r.del = newDeleter(r)
+	return r
+}
+
+func (r *run) run(ctx context.Context) error {
+	o := r.c.opts
+	r.c.log.InfoContext(r.base, "consumer: started", "sources", len(r.c.sources),
+		"concurrency", o.Concurrency, "visibility_timeout", o.VisibilityTimeout)
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		r.poll()
+	}()
+	go r.del.loop()
+
+	select {
+	case <-ctx.Done():
+	case <-r.fatalCh:
+	}
+	r.stopPoll()
+	begun := time.Now()
+	r.c.log.InfoContext(r.base, "consumer: shutting down", "running", r.inflight.count(), "grace", o.ShutdownGrace)
+	grace := time.AfterFunc(o.ShutdownGrace, func() {
+		if n := r.inflight.count(); n > 0 {
+			r.c.log.WarnContext(r.base, "consumer: grace period over, cancelling handlers", "running", n)
+		}
+		r.cancelWork(ErrShutdown)
+	})
+	defer grace.Stop()
+
+	// The poller dispatches no more work once it has stopped, so the in-flight count can
+	// only fall from here on.
+	<-pollDone
+	var err error
+	abandon := time.NewTimer(o.ShutdownGrace + o.AbandonTimeout - time.Since(begun))
+	select {
+	case <-r.inflight.idle():
+	case <-abandon.C:
+		n := r.inflight.count()
+		close(r.abandoned)
+		err = fmt.Errorf("%w: %d handler(s) still running %v after their context was cancelled; abandoned",
+			ErrShutdownTimeout, n, o.AbandonTimeout)
+		r.c.log.ErrorContext(r.base, "consumer: abandoning handlers", "running", n, "error", err)
+	}
+	abandon.Stop()
+	r.del.close()
+	r.cancelWork(ErrShutdown)
+	if r.fatal != nil {
+		err = errors.Join(r.fatal, err)
+	}
+	r.c.log.InfoContext(r.base, "consumer: stopped", "took", time.Since(begun))
+	return err
+}
+
+// opCtx returns the context of one queue operation.
+func (r *run) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.base, r.c.opts.OperationTimeout)
+}
+
+// setFatal records an error that ends the run.
+func (r *run) setFatal(err error) {
+	r.fatalOnce.Do(func() {
+		r.fatal = err
+		close(r.fatalCh)
+	})
+}
+
+// poll claims messages from the sources in turn and hands each to a worker, until shutdown.
+// It is the only goroutine that dispatches work.
+func (r *run) poll() {
+	srcs := r.c.sources
+	next, empty := 0, 0
+	var errDelay time.Duration
+	for {
+		n := r.acquire()
+		if n == 0 {
+			return
+		}
+		src := srcs[next]
+		next = (next + 1) % len(srcs)
+		// Wait only when a whole round over the sources found nothing: while any source has
+		// messages, a poll never waits on an empty one.
+		var wait time.Duration
+		if empty >= len(srcs) {
+			wait = r.c.opts.WaitTime
+		}
+		msgs, err := r.receive(src, n, wait)
+		r.releaseSlots(n - len(msgs))
+		switch {
+		case len(msgs) > 0:
+			empty = 0
+			r.c.hooks.OnReceive(r.base, src.id, len(msgs))
+		case err == nil:
+			empty++
+		}
+		if r.pollCtx.Err() != nil {
+			// Shutdown began during the poll: these messages were not started.
+			r.releaseSlots(len(msgs))
+			r.release(src, msgs, "received during shutdown")
+			return
+		}
+		for _, m := range msgs {
+			r.inflight.add()
+			go r.work(src, m)
+		}
+		if err == nil {
+			errDelay = 0
+			continue
+		}
+		if fatalPollError(err) {
+			err = fmt.Errorf("consumer: polling %s: %w", src.id, err)
+			r.c.hooks.OnReceiveError(r.base, src.id, err)
+			src.log.ErrorContext(r.base, "consumer: cannot poll, stopping", "error", err)
+			r.setFatal(err)
+			return
+		}
+		errDelay = min(max(errDelay*2, pollErrorMin), pollErrorMax)
+		r.c.hooks.OnReceiveError(r.base, src.id, err)
+		src.log.WarnContext(r.base, "consumer: poll failed", "error", err, "retry_in", errDelay)
+		if !pause(r.pollCtx, errDelay) {
+			return
+		}
+	}
+}
+
+// acquire blocks until at least one worker is idle and reserves up to MaxMessages idle
+// workers. It returns how many it reserved, or 0 when shutdown began.
+func (r *run) acquire() int {
+	select {
+	case r.slots <- struct{}{}:
+	case <-r.pollCtx.Done():
+		return 0
+	}
+	if r.pollCtx.Err() != nil { // both were ready and select chose the slot
+		r.releaseSlots(1)
+		return 0
+	}
+	n := 1
+	for n < r.c.opts.MaxMessages {
+		select {
+		case r.slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func (r *run) releaseSlots(n int) {
+	for range n {
+		<-r.slots
+	}
+}
+
+// receive claims up to n messages of src, waiting up to wait for the first. It is not
+// interrupted by shutdown (see run.base).
+func (r *run) receive(src *source, n int, wait time.Duration) ([]events.SQSMessage, error) {
+	ctx, cancel := context.WithTimeout(r.base, wait+r.c.opts.OperationTimeout)
+	defer cancel()
+	return src.q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
+		MaxMessages:       n,
+		MinMessages:       1,
+		WaitTime:          wait,
+		VisibilityTimeout: r.c.opts.VisibilityTimeout,
+	})
+}
+
+// release makes messages visible again at once.
+func (r *run) release(src *source, msgs []events.SQSMessage, why string) {
+	if len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := r.opCtx()
+	failed, err := src.q.ReleaseMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...)
+	cancel()
+	r.c.hooks.OnRelease(r.base, src.id, len(msgs)-len(failed), len(failed), err)
+	if err != nil {
+		src.log.WarnContext(r.base, "consumer: could not release messages; they are delivered again after their visibility timeout",
+			"why", why, "released", len(msgs)-len(failed), "failed", len(failed), "error", err)
+		return
+	}
+	src.log.InfoContext(r.base, "consumer: released messages", "why", why, "released", len(msgs))
+}
+
+// work handles one message on a reserved worker slot and settles it: delete on success,
+// visibility backoff on error.
+func (r *run) work(src *source, msg events.SQSMessage) {
+	defer r.inflight.done()
+	hctx, cancel := context.WithCancel(r.workCtx)
+	defer cancel()
+	hb := r.startHeartbeat(src, msg)
+	start := time.Now()
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		// The handler called runtime.Goexit: settle the message on the way out.
+		hb.halt()
+		r.releaseSlots(1)
+		r.settle(src, msg, time.Since(start), &PanicError{Value: "runtime.Goexit called by the handler", Stack: debug.Stack()})
+	}()
+	err := r.call(hctx, msg)
+	returned = true
+	took := time.Since(start)
+	hb.halt()
+	r.releaseSlots(1)
+	r.settle(src, msg, took, err)
+}
+
+// call runs the handler and turns a panic into a *PanicError.
+func (r *run) call(ctx context.Context, msg events.SQSMessage) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return r.c.handler.HandleMessage(ctx, msg)
+}
+
+// settle deletes a handled message or schedules the retry of a failed one.
+func (r *run) settle(src *source, msg events.SQSMessage, took time.Duration, err error) {
+	attrs := []any{"message_id", msg.MessageId, "receive_count", ReceiveCount(msg), "took", took}
+	if err == nil {
+		r.c.hooks.OnSuccess(r.base, src.id, msg, took)
+		src.log.DebugContext(r.base, "consumer: message handled", attrs...)
+		if !r.del.submit(src, msg.ReceiptHandle) {
+			// Run has returned (this handler was abandoned): delete on our own.
+			r.deleteNow(src, []string{msg.ReceiptHandle})
+		}
+		return
+	}
+	var retryIn time.Duration
+	var ra *RetryAfterError
+	cutOff := r.workCtx.Err() != nil
+	switch {
+	case errors.As(err, &ra):
+		retryIn = min(max(ra.Delay, 0), dynamodbqueue.MaxVisibilityTimeout)
+	case cutOff:
+		retryIn = 0 // shutting down: let another consumer have it at once
+	default:
+		retryIn = r.c.opts.Backoff.Delay(ReceiveCount(msg))
+	}
+	r.c.hooks.OnError(r.base, src.id, msg, took, err, retryIn)
+	attrs = append(attrs, "error", err, "retry_in", retryIn)
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		src.log.ErrorContext(r.base, "consumer: handler panicked", append(attrs, "stack", string(pe.Stack))...)
+	case cutOff && retryIn == 0:
+		src.log.InfoContext(r.base, "consumer: handler cancelled by shutdown", attrs...)
+	default:
+		src.log.WarnContext(r.base, "consumer: handler failed", attrs...)
+	}
+	ctx, cancel := r.opCtx()
+	failed, cerr := src.q.ChangeVisibility(ctx, retryIn, msg.ReceiptHandle)
+	cancel()
+	if cutOff && retryIn == 0 {
+		r.c.hooks.OnRelease(r.base, src.id, 1-len(failed), len(failed), cerr)
+	}
+	if cerr != nil {
+		src.log.WarnContext(r.base, "consumer: could not set the retry delay; the message is delivered again after its visibility timeout",
+			"message_id", msg.MessageId, "error", cerr)
+	}
+}
+
+// deleteNow deletes handled messages of src, retrying failures that a retry can fix.
+func (r *run) deleteNow(src *source, handles []string) {
+	deleted := 0
+	var final []error
+	for attempt := 0; len(handles) > 0; attempt++ {
+		ctx, cancel := r.opCtx()
+		failed, err := src.q.DeleteMessages(ctx, handles...)
+		cancel()
+		deleted += len(handles) - len(failed)
+		handles = handles[:0:0]
+		for i, e := range perHandle(failed, err) {
+			if permanent(e) || attempt == 2 {
+				final = append(final, e)
+			} else {
+				handles = append(handles, failed[i])
+			}
+		}
+		if len(handles) > 0 {
+			pause(r.base, time.Duration(100<<(2*attempt))*time.Millisecond) // 100 ms, 400 ms
+		}
+	}
+	err := errors.Join(final...)
+	r.c.hooks.OnDelete(r.base, src.id, deleted, len(final), err)
+	if err != nil {
+		src.log.WarnContext(r.base, "consumer: could not delete handled messages; they will be delivered again",
+			"deleted", deleted, "failed", len(final), "error", err)
+	}
+}
+
+// heartbeat renews the visibility timeout of one message while its handler runs.
+type heartbeat struct {
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func (r *run) startHeartbeat(src *source, msg events.SQSMessage) *heartbeat {
+	hb := &heartbeat{stop: make(chan struct{}), done: make(chan struct{})}
+	go r.beat(src, msg, hb)
+	return hb
+}
+
+// halt stops the heartbeat and waits until it is over, so that no renewal can land after the
+// message was deleted or given its retry delay.
+func (hb *heartbeat) halt() {
+	hb.once.Do(func() { close(hb.stop) })
+	<-hb.done
+}
+
+func (r *run) beat(src *source, msg events.SQSMessage, hb *heartbeat) {
+	defer close(hb.done)
+	o := r.c.opts
+	t := time.NewTimer(o.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-hb.stop:
+			return
+		case <-r.abandoned:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := r.opCtx()
+		_, err := src.q.ChangeVisibility(ctx, o.VisibilityTimeout, msg.ReceiptHandle)
+		cancel()
+		r.c.hooks.OnHeartbeat(r.base, src.id, msg, err)
+		switch {
+		case err == nil:
+			src.log.DebugContext(r.base, "consumer: visibility renewed", "message_id", msg.MessageId, "visibility_timeout", o.VisibilityTimeout)
+			t.Reset(o.HeartbeatInterval)
+		case permanent(err):
+			src.log.WarnContext(r.base, "consumer: lost the message while its handler runs; it may be handled twice",
+				"message_id", msg.MessageId, "error", err)
+			return
+		default:
+			retry := o.HeartbeatInterval / 4
+			src.log.WarnContext(r.base, "consumer: could not renew visibility", "message_id", msg.MessageId, "error", err, "retry_in", retry)
+			t.Reset(retry)
+		}
+	}
+}
+
+// pause waits for d or until ctx ends; it reports whether the whole pause passed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// tracker counts running handlers and signals when none is left.
+type tracker struct {
+	mu     sync.Mutex
+	n      int
+	zeroCh chan struct{}
+}
+
+func (t *tracker) add() {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n--
+	if t.n == 0 && t.zeroCh != nil {
+		close(t.zeroCh)
+		t.zeroCh = nil
+	}
+}
+
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// idle returns a channel that is closed when no handler runs.
+func (t *tracker) idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ch := make(chan struct{})
+	if t.n == 0 {
+		close(ch)
+		return ch
+	}
+	if t.zeroCh == nil {
+		t.zeroCh = ch
+	}
+	return t.zeroCh
+}
