@@ -67,7 +67,9 @@ func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTim
 // messages are available.
 //
 // If ctx ends while messages are already claimed, they are returned without an error: they
-// are the caller's to process or release. Otherwise the context's error is returned.
+// are the caller's to process or release. Otherwise the context's error is returned. When
+// another error stops the receive after some messages were claimed, those messages are
+// returned together with the error: process or release them, they are claimed.
 func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions) ([]events.SQSMessage, error) {
 	s := q.snapshot()
 	if err := s.checkQueue(); err != nil {
@@ -218,10 +220,10 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 			}
 			cands = append(cands, candidate{rec: r})
 		}
-		q.claimAll(ctx, s, cands, vt, now)
-		if err := q.fetchBodies(ctx, s, cands); err != nil {
-			return out, err
+		if err := ctx.Err(); err != nil {
+			return out, err // nothing claimed from this page yet
 		}
+		q.claimAndFetch(ctx, s, cands, vt, now)
 		var firstErr error
 		for i := range cands {
 			c := &cands[i]
@@ -241,6 +243,45 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		startKey = resp.LastEvaluatedKey
 	}
 	return out, nil
+}
+
+// claimTimeout bounds the claim writes and body reads of one page, which run on after the
+// caller's context ends (see claimAndFetch).
+const claimTimeout = 30 * time.Second
+
+// claimAndFetch claims the candidates and reads the bodies of the large ones. It does not stop
+// when ctx ends: a claim already sent may be applied by DynamoDB, and abandoning it would hide
+// a message that nobody holds for a whole visibility timeout. Finishing the page (bounded by
+// claimTimeout) lets the caller return every message it claimed.
+func (q *DynamoDBQueue) claimAndFetch(ctx context.Context, s *settings, cands []candidate, vt time.Duration, now time.Time) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	defer cancel()
+	q.claimAll(wctx, s, cands, vt, now)
+	if err := q.fetchBodies(wctx, s, cands); err != nil {
+		// The small messages of the page are fine; give the large ones back at once.
+		var release []string
+		for i := range cands {
+			if c := &cands[i]; c.chunk != nil && c.msg != nil {
+				release = append(release, c.msg.ReceiptHandle)
+				c.msg, c.err = nil, err
+			}
+		}
+		q.releaseHandles(wctx, s, release)
+	}
+}
+
+// releaseHandles makes claimed messages visible again at once, best effort: if it fails they
+// come back at the end of their visibility timeout.
+func (q *DynamoDBQueue) releaseHandles(ctx context.Context, s *settings, hs []string) {
+	for _, raw := range hs {
+		h, err := s.signer.Parse(raw)
+		if err == nil {
+			err = q.changeOne(ctx, s, h, 0)
+		}
+		if err != nil {
+			s.logger.DebugContext(ctx, "dynamodbqueue: could not release message", "error", err)
+		}
+	}
 }
 
 // claimAll claims the candidates concurrently; results stay in candidate order.
@@ -384,6 +425,8 @@ func (q *DynamoDBQueue) toMessage(r record, event []byte, receiptHandle string) 
 }
 
 // fetchBodies reads the chunks of every claimed large message in one batch and assembles them.
+// A message whose chunks are missing or malformed gets its own error; an error returned means
+// the read itself failed.
 func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []candidate) error {
 	var keyList []map[string]types.AttributeValue
 	for _, c := range cands {

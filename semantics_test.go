@@ -431,3 +431,25 @@ func TestSettingsChangeWhileInUse(t *testing.T) {
 		t.Fatalf("qa has %d and qb %d messages, want %d in all", qa, qb, pushes)
 	}
 }
+
+// TestCancelledReceiveReturnsEveryClaim cancels receives at arbitrary moments and checks that
+// every message left in flight was returned to the caller: none is hidden with nobody holding it.
+func TestCancelledReceiveReturnsEveryClaim(t *testing.T) {
+	t.Parallel()
+	q := newQueue(t, "cancel", "c")
+	push(t, q, bodies(200, "x")...)
+	returned := 0
+	for _, d := range []time.Duration{2, 5, 10, 20, 40} {
+		ctx, cancel := context.WithTimeout(context.Background(), d*time.Millisecond)
+		msgs, _ := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 40, VisibilityTimeout: time.Hour})
+		cancel()
+		returned += len(msgs)
+	}
+	st, err := q.Stats(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.InFlight != returned {
+		t.Fatalf("%d messages in flight but only %d were returned to the caller", st.InFlight, returned)
+	}
+}
