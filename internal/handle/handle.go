@@ -77,8 +77,11 @@ var b64 = base64.RawURLEncoding.Strict() // strict: one string per handle
 
 // Encode returns the opaque string form of h.
 func (s *Signer) Encode(h Handle) string {
-	tok, err := hex.DecodeString(h.Token)
-	if err != nil || len(tok) != TokenLen {
+	var tok [TokenLen]byte
+	if len(h.Token) != 2*TokenLen {
+		panic(fmt.Sprintf("handle: token %q is not %d hex bytes", h.Token, TokenLen))
+	}
+	if _, err := hex.Decode(tok[:], []byte(h.Token)); err != nil {
 		panic(fmt.Sprintf("handle: token %q is not %d hex bytes", h.Token, TokenLen))
 	}
 	n := 1 + 4*2 + len(h.Table) + len(h.PK) + len(h.SK) + len(h.Group) + TokenLen + macLen
@@ -88,7 +91,7 @@ func (s *Signer) Encode(h Handle) string {
 		raw = append(raw, byte(len(f)>>8), byte(len(f)))
 		raw = append(raw, f...)
 	}
-	raw = append(raw, tok...)
+	raw = append(raw, tok[:]...)
 	raw = s.appendMAC(raw, raw)
 	return b64.EncodeToString(raw)
 }
@@ -123,8 +126,10 @@ func (s *Signer) Parse(str string) (Handle, error) {
 	if !hmac.Equal(s.appendMAC(want[:0], body), mac) {
 		return Handle{}, fmt.Errorf("%w: signature does not match (tampered, or signed with another key)", ErrInvalid)
 	}
+	// One string for all fields, sliced below: one allocation instead of one per field.
+	all := string(body[1:])
 	var fields [4]string
-	rest := body[1:]
+	rest := all
 	for i := range fields {
 		if len(rest) < 2 {
 			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
@@ -134,13 +139,13 @@ func (s *Signer) Parse(str string) (Handle, error) {
 		if n > maxField || n > len(rest) {
 			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
 		}
-		fields[i] = string(rest[:n])
+		fields[i] = rest[:n]
 		rest = rest[n:]
 	}
 	if len(rest) != TokenLen {
 		return Handle{}, fmt.Errorf("%w: bad token length", ErrInvalid)
 	}
-	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Token: hex.EncodeToString(rest)}
+	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Token: hex.EncodeToString([]byte(rest))}
 	if h.Table == "" || h.PK == "" || h.SK == "" {
 		return Handle{}, fmt.Errorf("%w: missing table or key", ErrInvalid)
 	}

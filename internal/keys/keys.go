@@ -52,7 +52,7 @@ func SplitPartitionKey(pk string) (queue, client string, shard int, ok bool) {
 // parseShard parses the canonical decimal form of a shard number (as strconv.Itoa writes it:
 // no sign, no leading zeros) without allocating.
 func parseShard(s string) (int, bool) {
-	if s == "" || len(s) > 9 || (len(s) > 1 && s[0] == '0') {
+	if s == "" || len(s) > 18 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
 	}
 	n := 0

@@ -1,0 +1,479 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// OpStats is what a Meter counted for one DynamoDB operation (GetItem, Query, ...).
+//
+// Capacity comes in three kinds, because a local endpoint does not report everything AWS bills:
+//
+//   - RCU and WCU are the ConsumedCapacity the endpoint returned (ReturnConsumedCapacity=TOTAL is
+//     set on every request). dynalite reports table capacity only.
+//   - IndexWCU is computed: the write units the queue table's local secondary index adds on AWS
+//     (see Meter.Index), which dynalite does not report.
+//   - EstWCU and EstRCU are computed charges that come back without a ConsumedCapacity: a write
+//     whose condition failed is billed (1 WCU for items up to 1 KB) but returns an error, and
+//     dynalite reports 0 RCU for a read that found nothing where AWS charges at least 0.5 RCU
+//     (eventually consistent) or 1 RCU (strongly consistent).
+type OpStats struct {
+	Op              string  `json:"op"`
+	Requests        int64   `json:"requests"`         // API calls (Initialize step)
+	Attempts        int64   `json:"attempts"`         // HTTP attempts including SDK retries (Finalize step)
+	ConditionFailed int64   `json:"condition_failed"` // ConditionalCheckFailedException
+	Errors          int64   `json:"errors"`           // other errors
+	Items           int64   `json:"items"`            // items written or returned (batch writes, queries)
+	RCU             float64 `json:"rcu"`
+	WCU             float64 `json:"wcu"`
+	IndexWCU        float64 `json:"index_wcu"`
+	EstRCU          float64 `json:"est_rcu"`
+	EstWCU          float64 `json:"est_wcu"`
+}
+
+// TotalRCU is the read units AWS would bill: reported plus estimated.
+func (s OpStats) TotalRCU() float64 { return s.RCU + s.EstRCU }
+
+// TotalWCU is the write units AWS would bill: reported table units, computed index units and
+// estimated unreported units.
+func (s OpStats) TotalWCU() float64 { return s.WCU + s.IndexWCU + s.EstWCU }
+
+func (s *OpStats) add(o OpStats) {
+	s.Requests += o.Requests
+	s.Attempts += o.Attempts
+	s.ConditionFailed += o.ConditionFailed
+	s.Errors += o.Errors
+	s.Items += o.Items
+	s.RCU += o.RCU
+	s.WCU += o.WCU
+	s.IndexWCU += o.IndexWCU
+	s.EstRCU += o.EstRCU
+	s.EstWCU += o.EstWCU
+}
+
+func (s *OpStats) sub(o OpStats) {
+	s.Requests -= o.Requests
+	s.Attempts -= o.Attempts
+	s.ConditionFailed -= o.ConditionFailed
+	s.Errors -= o.Errors
+	s.Items -= o.Items
+	s.RCU -= o.RCU
+	s.WCU -= o.WCU
+	s.IndexWCU -= o.IndexWCU
+	s.EstRCU -= o.EstRCU
+	s.EstWCU -= o.EstWCU
+}
+
+// Usage is a set of OpStats keyed by operation name.
+type Usage map[string]OpStats
+
+// Sub returns u minus an earlier snapshot.
+func (u Usage) Sub(earlier Usage) Usage {
+	out := make(Usage, len(u))
+	for op, s := range u {
+		s.sub(earlier[op])
+		if s != (OpStats{Op: op}) {
+			out[op] = s
+		}
+	}
+	return out
+}
+
+// Add returns the sum of u and o.
+func (u Usage) Add(o Usage) Usage {
+	out := make(Usage, len(u)+len(o))
+	for op, s := range u {
+		out[op] = s
+	}
+	for op, s := range o {
+		t := out[op]
+		t.Op = op
+		t.add(s)
+		out[op] = t
+	}
+	return out
+}
+
+// Total sums every operation.
+func (u Usage) Total() OpStats {
+	var t OpStats
+	t.Op = "total"
+	for _, s := range u {
+		t.add(s)
+	}
+	return t
+}
+
+// Sorted returns the operations in name order.
+func (u Usage) Sorted() []OpStats {
+	out := make([]OpStats, 0, len(u))
+	for _, s := range u {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Op < out[j].Op })
+	return out
+}
+
+// IndexModel describes a local secondary index with ProjectionType ALL, so the Meter can compute
+// the index write units that AWS bills on top of the table's (dynalite does not report them).
+// AWS's rules, per write, in units of the index entry's size rounded up to 1 KB: an item that
+// enters the index costs 1 write, one that leaves it 1, one that stays and changes its index key
+// 2 (delete + put), one that stays with the same key but other changed (projected) attributes 1,
+// and an item outside the index before and after costs nothing.
+type IndexModel struct {
+	// Attr is the index's sort key attribute ("vis" for the queue table).
+	Attr string
+	// Indexed reports whether an item with this sort key carries Attr (is in the index). The
+	// Meter uses it where it cannot see the item (deletes by key, updates).
+	Indexed func(sk string) bool
+}
+
+// QueueIndex is the model of the queue table's "vis" index: messages outside groups (m#) and
+// group lock items (G#) are in it.
+var QueueIndex = &IndexModel{
+	Attr:    "vis",
+	Indexed: func(sk string) bool { return strings.HasPrefix(sk, "m#") || strings.HasPrefix(sk, "G#") },
+}
+
+// Meter counts DynamoDB requests and consumed capacity per operation. Register it on a client
+// with AddTo (through dynamodb.Options.APIOptions); it is safe for concurrent use.
+type Meter struct {
+	// Index, if set, models the table's local secondary index for IndexWCU.
+	Index *IndexModel
+
+	mu  sync.Mutex
+	ops map[string]*OpStats
+}
+
+// NewMeter returns a Meter; index may be nil (no secondary index).
+func NewMeter(index *IndexModel) *Meter {
+	return &Meter{Index: index, ops: map[string]*OpStats{}}
+}
+
+// Options returns a dynamodb option that installs the meter on a client:
+// dynamodb.NewFromConfig(cfg, meter.Options).
+func (m *Meter) Options(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, m.AddTo)
+}
+
+// AddTo adds the meter's middleware to an operation's stack: at the Initialize step (one call
+// per API call: sets ReturnConsumedCapacity=TOTAL, then reads the outcome) and at the Finalize
+// step after the retry middleware (one call per HTTP attempt).
+func (m *Meter) AddTo(stack *middleware.Stack) error {
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("bench.Meter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			op := awsmiddleware.GetOperationName(ctx)
+			setReturnConsumedCapacity(in.Parameters)
+			out, md, err := next.HandleInitialize(ctx, in)
+			m.record(op, in.Parameters, out.Result, err)
+			return out, md, err
+		}), middleware.After); err != nil {
+		return err
+	}
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("bench.MeterAttempts",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			m.bump(awsmiddleware.GetOperationName(ctx), func(s *OpStats) { s.Attempts++ })
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+}
+
+// Snapshot returns the counts so far.
+func (m *Meter) Snapshot() Usage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u := make(Usage, len(m.ops))
+	for op, s := range m.ops {
+		u[op] = *s
+	}
+	return u
+}
+
+func (m *Meter) bump(op string, fn func(*OpStats)) {
+	if op == "" {
+		op = "unknown"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.ops[op]
+	if !ok {
+		s = &OpStats{Op: op}
+		m.ops[op] = s
+	}
+	fn(s)
+}
+
+// setReturnConsumedCapacity asks for ConsumedCapacity on every operation that has the field.
+func setReturnConsumedCapacity(params any) {
+	const total = types.ReturnConsumedCapacityTotal
+	switch in := params.(type) {
+	case *dynamodb.GetItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.PutItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.UpdateItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.DeleteItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.QueryInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.ScanInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.BatchWriteItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.BatchGetItemInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.TransactWriteItemsInput:
+		in.ReturnConsumedCapacity = total
+	case *dynamodb.TransactGetItemsInput:
+		in.ReturnConsumedCapacity = total
+	}
+}
+
+func units(cc *types.ConsumedCapacity, write bool) float64 {
+	if cc == nil {
+		return 0
+	}
+	if write && cc.WriteCapacityUnits != nil {
+		return *cc.WriteCapacityUnits
+	}
+	if !write && cc.ReadCapacityUnits != nil {
+		return *cc.ReadCapacityUnits
+	}
+	if cc.CapacityUnits != nil {
+		return *cc.CapacityUnits
+	}
+	return 0
+}
+
+func sumUnits(ccs []types.ConsumedCapacity, write bool) float64 {
+	var t float64
+	for i := range ccs {
+		t += units(&ccs[i], write)
+	}
+	return t
+}
+
+// readMinimum is what AWS charges at least for one read request.
+func readMinimum(consistent *bool) float64 {
+	if consistent != nil && *consistent {
+		return 1
+	}
+	return 0.5
+}
+
+// record adds the outcome of one API call.
+func (m *Meter) record(op string, params, result any, err error) {
+	var d OpStats
+	d.Requests = 1
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ConditionalCheckFailedException" {
+			d.ConditionFailed = 1
+			d.EstWCU = 1 // billed, not reported: the size of the existing item, 1 WCU up to 1 KB
+		} else {
+			d.Errors = 1
+		}
+		m.bump(op, func(s *OpStats) { s.add(d) })
+		return
+	}
+	switch out := result.(type) {
+	case *dynamodb.GetItemOutput:
+		d.RCU = units(out.ConsumedCapacity, false)
+		if out.Item != nil {
+			d.Items = 1
+		}
+		if in, ok := params.(*dynamodb.GetItemInput); ok && d.RCU == 0 {
+			d.EstRCU = readMinimum(in.ConsistentRead)
+		}
+	case *dynamodb.QueryOutput:
+		d.RCU = units(out.ConsumedCapacity, false)
+		d.Items = int64(len(out.Items))
+		if in, ok := params.(*dynamodb.QueryInput); ok && d.RCU == 0 {
+			d.EstRCU = readMinimum(in.ConsistentRead)
+		}
+	case *dynamodb.ScanOutput:
+		d.RCU = units(out.ConsumedCapacity, false)
+		d.Items = int64(len(out.Items))
+		if in, ok := params.(*dynamodb.ScanInput); ok && d.RCU == 0 {
+			d.EstRCU = readMinimum(in.ConsistentRead)
+		}
+	case *dynamodb.BatchGetItemOutput:
+		d.RCU = sumUnits(out.ConsumedCapacity, false)
+		for _, items := range out.Responses {
+			d.Items += int64(len(items))
+		}
+	case *dynamodb.PutItemOutput:
+		d.WCU = units(out.ConsumedCapacity, true)
+		d.Items = 1
+		if in, ok := params.(*dynamodb.PutItemInput); ok {
+			d.IndexWCU = m.putIndexUnits(in.Item)
+		}
+	case *dynamodb.UpdateItemOutput:
+		d.WCU = units(out.ConsumedCapacity, true)
+		d.Items = 1
+		if in, ok := params.(*dynamodb.UpdateItemInput); ok {
+			d.IndexWCU = m.updateIndexUnits(in, d.WCU)
+		}
+	case *dynamodb.DeleteItemOutput:
+		d.WCU = units(out.ConsumedCapacity, true)
+		d.Items = 1
+		if in, ok := params.(*dynamodb.DeleteItemInput); ok {
+			d.IndexWCU = m.deleteIndexUnits(in, out, d.WCU)
+		}
+	case *dynamodb.BatchWriteItemOutput:
+		d.WCU = sumUnits(out.ConsumedCapacity, true)
+		if in, ok := params.(*dynamodb.BatchWriteItemInput); ok {
+			for table, reqs := range in.RequestItems {
+				left := len(out.UnprocessedItems[table])
+				d.Items += int64(len(reqs) - left)
+				// Unprocessed requests are retried by the caller and counted then; DynamoDB
+				// returns the unprocessed ones at the end, so count the processed prefix.
+				for _, r := range reqs[:len(reqs)-left] {
+					d.IndexWCU += m.batchIndexUnits(r)
+				}
+			}
+		}
+	}
+	m.bump(op, func(s *OpStats) { s.add(d) })
+}
+
+func (m *Meter) putIndexUnits(item map[string]types.AttributeValue) float64 {
+	if m.Index == nil {
+		return 0
+	}
+	if _, ok := item[m.Index.Attr]; !ok {
+		return 0
+	}
+	return writeUnits(ItemSize(item))
+}
+
+func (m *Meter) batchIndexUnits(r types.WriteRequest) float64 {
+	if m.Index == nil {
+		return 0
+	}
+	if r.PutRequest != nil {
+		return m.putIndexUnits(r.PutRequest.Item)
+	}
+	if r.DeleteRequest != nil && m.Index.Indexed(skOf(r.DeleteRequest.Key)) {
+		return 1 // the item's size is unknown here; index entries of the queue are <= 1 KB
+	}
+	return 0
+}
+
+// setsIndexKey matches an update expression that assigns the index attribute unconditionally
+// (not through if_not_exists, which keeps an existing value).
+var setsIndexKey = regexp.MustCompile(`(?:^|[\s,])(\S+)\s*=\s*(\S+)`)
+
+func (m *Meter) updateIndexUnits(in *dynamodb.UpdateItemInput, tableUnits float64) float64 {
+	if m.Index == nil || !m.Index.Indexed(skOf(in.Key)) {
+		return 0
+	}
+	size := max(tableUnits, 1) // table units = max(old, new) size in KB: the entry's size
+	expr := ""
+	if in.UpdateExpression != nil {
+		expr = *in.UpdateExpression
+	}
+	for _, mm := range setsIndexKey.FindAllStringSubmatch(expr, -1) {
+		name := mm[1]
+		if alias, ok := in.ExpressionAttributeNames[name]; ok {
+			name = alias
+		}
+		if name == m.Index.Attr && !strings.HasPrefix(mm[2], "if_not_exists(") {
+			return 2 * size // the index key changes: delete the old entry, put the new one
+		}
+	}
+	return size // same index key, other projected attributes changed: rewrite the entry
+}
+
+func (m *Meter) deleteIndexUnits(in *dynamodb.DeleteItemInput, out *dynamodb.DeleteItemOutput, tableUnits float64) float64 {
+	if m.Index == nil {
+		return 0
+	}
+	if in.ReturnValues == types.ReturnValueAllOld {
+		if out.Attributes == nil {
+			return 0 // nothing was deleted
+		}
+		if _, ok := out.Attributes[m.Index.Attr]; !ok {
+			return 0
+		}
+		return writeUnits(ItemSize(out.Attributes))
+	}
+	if m.Index.Indexed(skOf(in.Key)) {
+		return max(tableUnits, 1)
+	}
+	return 0
+}
+
+func skOf(k map[string]types.AttributeValue) string {
+	if s, ok := k["SK"].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// writeUnits is the write units of an item or index entry of size bytes: 1 per KB, at least 1.
+func writeUnits(size int) float64 {
+	return math.Max(1, math.Ceil(float64(size)/1024))
+}
+
+// ItemSize approximates DynamoDB's item size: attribute name lengths plus value sizes (strings
+// and binaries by length, numbers by about one byte per two digits plus one).
+func ItemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(v.Value), "0")
+		return (len(digits)+1)/2 + 1
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberM:
+		return 3 + len(v.Value) + ItemSize(v.Value)
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, s := range v.Value {
+			n += valueSize(&types.AttributeValueMemberN{Value: s})
+		}
+		return n
+	case *types.AttributeValueMemberBS:
+		n := 0
+		for _, b := range v.Value {
+			n += len(b)
+		}
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+)
+
+// tenantQueues is how many queue names the tenants workload spreads its pairs over.
+const tenantQueues = 4
+
+// runTenants: Tenants (queue, client) pairs in one table. Producers push batches to tenants
+// drawn from a skewed distribution (a few tenants get most of the traffic, as in a real
+// multi-tenant system); consumers visit every tenant in turn with a one-pass receive and
+// delete what they get. Each body names its tenant, so a message received through another
+// tenant's queue is counted as an isolation failure.
+func (e *env) runTenants(ctx context.Context) (*Result, error) {
+	c := e.cfg
+	api, meter := e.client(QueueIndex)
+	qs := make([]*dynamodbqueue.DynamoDBQueue, c.Tenants)
+	for i := range qs {
+		qs[i] = e.queue(api, e.queueName("tq"+strconv.Itoa(i%tenantQueues)), fmt.Sprintf("tenant-%04d", i)).UseShards(c.Shards)
+	}
+	defer e.purge(qs...)
+	// Register every pair before measuring: a process registers a pair once (a PutItem).
+	for _, q := range qs {
+		if err := warmUp(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+
+	n := c.Messages
+	led := newLedger(n)
+	var crossTalk, emptyPolls, polls atomic.Int64
+	bar := e.bar(n, "tenants")
+	cctx, stopConsumers := context.WithCancel(ctx)
+	defer stopConsumers()
+	var producersDone atomic.Bool
+	var lastDone atomic.Int64
+	before := meter.Snapshot()
+	start := time.Now()
+
+	var prod errgroup.Group
+	for pi, ids := range split(n, c.Producers) {
+		rng := rand.New(rand.NewPCG(uint64(pi), 42))
+		prod.Go(func() error {
+			for _, batch := range chunks(ids, c.BatchSize) {
+				// Skewed: tenant = T * u^3, so the first tenants get most batches.
+				t := min(int(float64(c.Tenants)*math.Pow(rng.Float64(), 3)), c.Tenants-1)
+				if failed, err := qs[t].PushMessages(ctx, 0, messages("t"+strconv.Itoa(t), batch, c.BodySize)...); err != nil {
+					return fmt.Errorf("push: %d failed: %w", len(failed), err)
+				}
+			}
+			return nil
+		})
+	}
+	var cons errgroup.Group
+	for ci := range c.Consumers {
+		cons.Go(func() error {
+			t := ci * c.Tenants / c.Consumers
+			var idleSince time.Time
+			emptyRound := true
+			for cctx.Err() == nil {
+				q := qs[t]
+				msgs, err := q.ReceiveMessages(cctx, dynamodbqueue.ReceiveOptions{
+					MaxMessages: c.ReceiveBatch, VisibilityTimeout: 5 * time.Minute,
+				})
+				if err != nil {
+					if cctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("receive %s: %w", q.ClientID(), err)
+				}
+				polls.Add(1)
+				if len(msgs) == 0 {
+					emptyPolls.Add(1)
+				} else {
+					emptyRound = false
+					if failed, err := q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil {
+						return fmt.Errorf("delete: %d failed: %w", len(failed), err)
+					}
+					fresh := 0
+					for _, m := range msgs {
+						tag, id, ok := ParseBody(m.Body)
+						if !ok || tag != "t"+strconv.Itoa(t) {
+							crossTalk.Add(1)
+						}
+						if ok && led.mark(id) {
+							fresh++
+						}
+					}
+					_ = bar.Add(fresh)
+					if led.unique.Load() == int64(n) {
+						lastDone.CompareAndSwap(0, time.Now().UnixNano())
+						stopConsumers()
+					}
+				}
+				t = (t + 1) % c.Tenants
+				if t == ci*c.Tenants/c.Consumers { // a full round
+					if emptyRound && producersDone.Load() {
+						if idleSince.IsZero() {
+							idleSince = time.Now()
+						} else if time.Since(idleSince) > drainWait {
+							return nil
+						}
+					} else if !emptyRound {
+						idleSince = time.Time{}
+					}
+					if emptyRound {
+						// Nothing anywhere: pause like a long poll would instead of spinning.
+						if sleepCtx(cctx, 20*time.Millisecond) != nil {
+							return nil
+						}
+					}
+					emptyRound = true
+				}
+			}
+			return nil
+		})
+	}
+	perr := prod.Wait()
+	producersDone.Store(true)
+	if perr != nil {
+		stopConsumers()
+	}
+	cerr := cons.Wait()
+	_ = bar.Finish()
+	if err := errors.Join(perr, cerr); err != nil {
+		return nil, err
+	}
+	end := time.Now()
+	if t := lastDone.Load(); t != 0 {
+		end = time.Unix(0, t)
+	}
+	r := &Result{
+		Workload: WorkloadTenants, Name: fmt.Sprintf("tenants (%d queue/client pairs, skewed traffic)", c.Tenants),
+		Unit: "msg", Units: n, Messages: n, Producers: c.Producers, Consumers: c.Consumers, BodySize: c.BodySize,
+		Seconds: end.Sub(start).Seconds(), Lost: led.lost(), Duplicates: int(led.dups.Load()),
+	}
+	r.MsgsPerSec = float64(led.unique.Load()) / r.Seconds
+	r.setUsage(meter.Snapshot().Sub(before))
+	r.figure("tenants", float64(c.Tenants))
+	r.figure("polls", float64(polls.Load()))
+	r.figure("empty_polls", float64(emptyPolls.Load()))
+	r.figure("isolation_failures", float64(crossTalk.Load()))
+	if x := crossTalk.Load(); x > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d messages were delivered to the wrong tenant", x))
+	}
+	return r, nil
+}
