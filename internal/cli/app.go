@@ -101,7 +101,6 @@ func (a *app) rootCommand() *cobra.Command {
 	f.IntVar(&a.g.shards, "shards", 1, "shard count of the queue, as its producers use it (env "+EnvShards+")")
 	f.BoolVar(&a.g.json, "json", false, "print JSON (one object per line) instead of text")
 	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log debug detail to stderr")
-	root.MarkFlagsMutuallyExclusive("local", "endpoint")
 
 	root.AddCommand(
 		a.tableCommand(),
@@ -157,6 +156,9 @@ func (a *app) resolveGlobals(fs *pflag.FlagSet) error {
 				return
 			}
 		}
+	}
+	if fs.Changed("local") && fs.Changed("endpoint") {
+		return usageError("--local and --endpoint exclude each other (--local is the endpoint of 'ddbq local start')")
 	}
 	env("table", &a.g.table, EnvTable)
 	env("queue", &a.g.queue, EnvQueue)

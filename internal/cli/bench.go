@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ func (a *app) benchCommand() *cobra.Command {
 	cfg := d
 	var (
 		workloads, inFlight, bodySizes string
-		useAWS                         bool
+		useAWS, progress               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -59,7 +60,10 @@ costs money. Without -t the run creates a table ddbq-bench-<random> and drops it
 			c.Table = a.g.table
 			c.Shards = a.g.shards
 			c.JSON = a.g.json
-			c.Progress = a.stderr
+			c.Progress = io.Discard
+			if progress || isTerminal(a.stderr) {
+				c.Progress = a.stderr
+			}
 			if useAWS && (a.g.local || a.g.endpoint != "") {
 				return usageError("--aws runs against AWS DynamoDB: drop --local and --endpoint (or %s, %s)", EnvEndpoint, EnvEndpoint2)
 			}
@@ -101,6 +105,7 @@ costs money. Without -t the run creates a table ddbq-bench-<random> and drops it
 	fl.IntVar(&cfg.SizeMessages, "size-messages", d.SizeMessages, "sizes: messages per body size")
 	fl.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "time limit of each workload")
 	fl.BoolVar(&cfg.KeepTable, "keep-table", false, "keep the table given with -t instead of dropping it")
+	fl.BoolVar(&progress, "progress", false, "show live progress even when stderr is not a terminal")
 	fl.BoolVar(&useAWS, "aws", false, "run against AWS DynamoDB (--region, --profile); creates tables, costs money")
 	return cmd
 }

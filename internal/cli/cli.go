@@ -156,6 +156,10 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 	}
 	err = ce.err
 	msg = err.Error()
+	if !a.g.verbose {
+		// The library prefixes every layer of an error with its name; once is enough here.
+		msg = strings.ReplaceAll(msg, "dynamodbqueue: ", "")
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code, hint = ee.code, ee.hint

@@ -76,7 +76,7 @@ instead of being delivered.`,
 			}
 			hs := dynamodbqueue.ToReceiptHandles(msgs)
 			failed, err := q.DeleteMessages(cmd.Context(), hs...)
-			return a.handleFailures("delete", hs, failed, err)
+			return a.handleFailures("delete", hs, failed, err, true)
 		}),
 	}
 	fl := cmd.Flags()
@@ -109,8 +109,9 @@ func (a *app) handlesFrom(args []string) ([]string, error) {
 
 // handleFailures reports the outcome of a call on receipt handles (delete, change visibility)
 // and returns the error that sets the exit code: ExitUsage when every handle was invalid,
-// ExitPartial when some failed.
-func (a *app) handleFailures(verb string, hs, failed []string, err error) error {
+// ExitPartial when some failed. With toStderr (receive --delete, whose stdout holds the
+// messages) the report goes to stderr, as text.
+func (a *app) handleFailures(verb string, hs, failed []string, err error, toStderr bool) error {
 	var errs []error
 	if err != nil {
 		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) == len(failed) {
@@ -132,7 +133,7 @@ func (a *app) handleFailures(verb string, hs, failed []string, err error) error 
 		}
 	}
 	done := len(hs) - len(failed)
-	if a.g.json {
+	if a.g.json && !toStderr {
 		key := map[string]string{"delete": "deleted", "change": "changed", "release": "released"}[verb]
 		if err := a.printJSON(map[string]any{key: done, "failed": failures}); err != nil {
 			return err
@@ -140,7 +141,11 @@ func (a *app) handleFailures(verb string, hs, failed []string, err error) error 
 	} else {
 		past := map[string]string{"delete": "deleted", "change": "changed the visibility of", "release": "released"}[verb]
 		if done > 0 || len(failed) == 0 {
-			a.printf("%s %d %s\n", past, done, plural(done, "message", "messages"))
+			w := a.stdout
+			if toStderr {
+				w = a.stderr
+			}
+			fmt.Fprintf(w, "%s %d %s\n", past, done, plural(done, "message", "messages"))
 		}
 		for _, f := range failures {
 			fmt.Fprintf(a.stderr, "failed: %s: %s\n", abbreviate(f.ReceiptHandle, 24), f.Error)
@@ -183,7 +188,7 @@ Deleting a message that is already gone succeeds. Exit code 4 when some handles 
 				return err
 			}
 			failed, err := q.DeleteMessages(cmd.Context(), hs...)
-			return a.handleFailures("delete", hs, failed, err)
+			return a.handleFailures("delete", hs, failed, err, false)
 		}),
 	}
 }
@@ -237,7 +242,7 @@ long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 				return err
 			}
 			failed, err := q.ChangeVisibility(cmd.Context(), timeout, hs...)
-			return a.handleFailures("change", hs, failed, err)
+			return a.handleFailures("change", hs, failed, err, false)
 		}),
 	}
 	change.Flags().DurationVar(&timeout, "timeout", 0, "new visibility timeout from now (required)")
@@ -257,7 +262,7 @@ long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 				return err
 			}
 			failed, err := q.ReleaseMessages(cmd.Context(), hs...)
-			return a.handleFailures("release", hs, failed, err)
+			return a.handleFailures("release", hs, failed, err, false)
 		}),
 	}
 	cmd.AddCommand(change, release)

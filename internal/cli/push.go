@@ -74,8 +74,6 @@ All input is read and checked before anything is written: invalid input pushes n
 	fl.StringArrayVar(&f.attrs, "attr", nil, "message attribute `name=type:value` (type String, Number or Binary; repeatable)")
 	fl.BoolVar(&f.progress, "progress", false, "show a progress bar even when stderr is not a terminal")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "never show a progress bar")
-	cmd.MarkFlagsMutuallyExclusive("progress", "no-progress")
-	cmd.MarkFlagsMutuallyExclusive("file", "raw")
 	return cmd
 }
 
@@ -113,6 +111,12 @@ func (a *app) readPushInput(args []string, f *pushFlags) ([]events.SQSMessage, e
 }
 
 func (a *app) push(cmd *cobra.Command, args []string, f *pushFlags) error {
+	if f.progress && f.noProgress {
+		return usageError("--progress and --no-progress exclude each other")
+	}
+	if f.raw && (f.file != "" || len(args) > 0) {
+		return usageError("--raw is for stdin: drop it with --file or arguments")
+	}
 	msgs, err := a.readPushInput(args, f)
 	if err != nil {
 		var ee *exitError

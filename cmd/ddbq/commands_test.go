@@ -1,0 +1,612 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
+)
+
+// TestHelp pins the help text of every command.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][]string{
+		{}, {"table"}, {"table", "create"}, {"table", "drop"}, {"table", "describe"},
+		{"queues"}, {"push"}, {"receive"}, {"delete"}, {"peek"}, {"stats"}, {"purge"},
+		{"visibility"}, {"visibility", "change"}, {"visibility", "release"},
+		{"dlq"}, {"dlq", "list"}, {"dlq", "redrive"}, {"iam-policy"}, {"bench"},
+		{"local"}, {"local", "start"}, {"local", "stop"}, {"local", "status"}, {"demo"},
+	} {
+		name := "help-" + strings.Join(append([]string{"ddbq"}, c...), "-")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := must(t, 0, cmd{args: append(c, "--help")})
+			golden(t, name, r.stdout)
+		})
+	}
+}
+
+// TestTable covers table create, describe and drop, with their exit codes.
+func TestTable(t *testing.T) {
+	t.Parallel()
+	table := testenv.TableName(t)
+	g := args(q(table, "orders", "acme"))
+
+	r := must(t, 3, cmd{args: args(g, a("table", "describe"))})
+	golden(t, "table-describe-missing.stderr", scrub(r.stderr, table))
+
+	r = must(t, 0, cmd{args: args(g, a("table", "create"))})
+	if r.stdout != "created table "+table+"\n" {
+		t.Errorf("create: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("table", "create", "--json"))})
+	if o := jsonObject(t, r.stdout); o["created"] != false || o["table"] != table {
+		t.Errorf("second create: %v", o)
+	}
+
+	r = must(t, 0, cmd{args: args(g, a("table", "describe"))})
+	golden(t, "table-describe", scrub(r.stdout, table))
+	r = must(t, 0, cmd{args: args(g, a("table", "describe", "--json"))})
+	if o := jsonObject(t, r.stdout); o["status"] != "ACTIVE" || o["readyIndex"] != true {
+		t.Errorf("describe --json: %v", o)
+	}
+
+	r = must(t, 2, cmd{args: args(g, a("table", "drop"))})
+	golden(t, "table-drop-no-yes.stderr", r.stderr)
+	must(t, 0, cmd{args: args(g, a("table", "drop", "--yes"))})
+	must(t, 3, cmd{args: args(g, a("table", "drop", "--yes"))})
+	r = must(t, 3, cmd{args: args(g, a("push", "x"))})
+	if !strings.Contains(r.stderr, "create it with: ddbq table create -t "+table) {
+		t.Errorf("push to a missing table: %s", r.stderr)
+	}
+}
+
+// TestPushReceiveDelete pushes from arguments, stdin and files and reads the messages back.
+func TestPushReceiveDelete(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+
+	r := must(t, 0, cmd{args: args(g, a("push", "one", "two"))})
+	if r.stdout != "pushed 2 messages\n" {
+		t.Errorf("push: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("push", "--json", "--attr", "priority=Number:5", "--attr", "kind=order", "three"))})
+	if o := jsonObject(t, r.stdout); o["pushed"] != 1.0 || len(o["messageIds"].([]any)) != 1 {
+		t.Errorf("push --json: %v", o)
+	}
+	// JSON lines on stdin, including a message as receive prints it.
+	stdin := `{"body":"four"}` + "\n" +
+		`{"body":{"n":5},"messageAttributes":{"a":{"dataType":"String","stringValue":"x"}}}` + "\n" +
+		`{"messageId":"old","receiptHandle":"old","body":"six","attributes":{"ApproximateReceiveCount":"3","SentTimestamp":"1"}}` + "\n"
+	must(t, 0, cmd{args: args(g, a("push")), stdin: stdin})
+	// Files: plain lines, JSON lines, a JSON array.
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	must(t, 0, cmd{args: args(g, a("push", "--file", write("bodies.txt", "seven\r\n\neight\n")))})
+	must(t, 0, cmd{args: args(g, a("push", "--file", write("m.jsonl", `{"body":"nine"}`+"\n")))})
+	must(t, 0, cmd{args: args(g, a("push", "--file", write("m.json", `[{"body":"ten"}, {"body":"eleven"}]`)))})
+	// --raw: plain lines on stdin.
+	must(t, 0, cmd{args: args(g, a("push", "--raw")), stdin: "twelve\n{not json}\n"})
+
+	r = must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"] != 13.0 || o["visible"] != 13.0 {
+		t.Errorf("stats after pushes: %v", o)
+	}
+
+	r = must(t, 0, cmd{args: args(g, a("receive", "--max", "20", "--visibility", "1m"))})
+	msgs := jsonLines(t, r.stdout)
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, m["body"].(string))
+		if m["receiptHandle"] == "" {
+			t.Errorf("no receipt handle: %v", m)
+		}
+		attrs := m["attributes"].(map[string]any)
+		if attrs["ApproximateReceiveCount"] != "1" {
+			t.Errorf("%v: receive count %v", m["body"], attrs["ApproximateReceiveCount"])
+		}
+		switch m["body"] {
+		case "three":
+			ma := m["messageAttributes"].(map[string]any)
+			if p := ma["priority"].(map[string]any); p["dataType"] != "Number" || p["stringValue"] != "5" {
+				t.Errorf("attribute priority: %v", p)
+			}
+			if k := ma["kind"].(map[string]any); k["dataType"] != "String" || k["stringValue"] != "order" {
+				t.Errorf("attribute kind: %v", k)
+			}
+		case "six":
+			if m["messageId"] == "old" {
+				t.Errorf("a re-pushed message kept its old ID")
+			}
+		}
+	}
+	want := "one two three four {\"n\":5} six seven eight nine ten eleven twelve {not json}"
+	if got := strings.Join(bodies, " "); got != want {
+		t.Errorf("bodies in order:\n got %s\nwant %s", got, want)
+	}
+
+	// Delete reads receive's output on stdin.
+	r = must(t, 0, cmd{args: args(g, a("delete")), stdin: r.stdout})
+	if r.stdout != "deleted 13 messages\n" {
+		t.Errorf("delete: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"] != 0.0 {
+		t.Errorf("stats after delete: %v", o)
+	}
+	// Nothing left: receive prints nothing and says so on stderr.
+	r = must(t, 0, cmd{args: args(g, a("receive"))})
+	if r.stdout != "" || r.stderr != "no messages\n" {
+		t.Errorf("receive on empty queue: %q %q", r.stdout, r.stderr)
+	}
+	// --delete, --wait.
+	must(t, 0, cmd{args: args(g, a("push", "last"))})
+	r = must(t, 0, cmd{args: args(g, a("receive", "--delete", "--wait", "1s"))})
+	if ms := jsonLines(t, r.stdout); len(ms) != 1 || ms[0]["body"] != "last" || r.stderr != "deleted 1 message\n" {
+		t.Errorf("receive --delete: %q %q", r.stdout, r.stderr)
+	}
+	r = must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"] != 0.0 {
+		t.Errorf("stats after receive --delete: %v", o)
+	}
+}
+
+// TestPushOptions covers groups, deduplication, delays and invalid input.
+func TestPushOptions(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+
+	must(t, 0, cmd{args: args(g, a("push", "--group", "g1", "a", "b"))})
+	r := must(t, 0, cmd{args: args(g, a("push", "--dedup-id", "d1", "c"))})
+	first := uuidRE.FindString(r.stdout)
+	r = must(t, 0, cmd{args: args(g, a("push", "--dedup-id", "d1", "c again"))})
+	if !strings.Contains(r.stdout, first) || !strings.Contains(r.stdout, "duplicate") {
+		t.Errorf("deduplicated push: %q, first ID %s", r.stdout, first)
+	}
+	must(t, 0, cmd{args: args(g, a("push", "--delay", "1m", "--ttl", "1h", "later"))})
+	r = must(t, 0, cmd{args: args(g, a("stats"))})
+	golden(t, "stats-push-options", r.stdout)
+
+	// The group gives one message at a time.
+	r = must(t, 0, cmd{args: args(g, a("receive", "--max", "10"))})
+	var bodies []string
+	for _, m := range jsonLines(t, r.stdout) {
+		bodies = append(bodies, m["body"].(string))
+	}
+	if got := strings.Join(bodies, ","); got != "a,c" {
+		t.Errorf("received %s, want a,c (b waits for a: same group)", got)
+	}
+
+	for _, bad := range []struct {
+		name string
+		c    cmd
+	}{
+		{"dedup-many", cmd{args: args(g, a("push", "--dedup-id", "d", "x", "y"))}},
+		{"attr", cmd{args: args(g, a("push", "--attr", "n=Float:1", "x"))}},
+		{"attr-binary", cmd{args: args(g, a("push", "--attr", "b=Binary:***", "x"))}},
+		{"delay", cmd{args: args(g, a("push", "--delay", "1h", "x"))}},
+		{"empty", cmd{args: args(g, a("push"))}},
+		{"json", cmd{args: args(g, a("push")), stdin: "{\"body\":\"ok\"}\n{\"body\": oops}\n"}},
+		{"no-body", cmd{args: args(g, a("push")), stdin: "{\"body\":\"ok\"}\n\n{\"group\":\"g\"}\n"}},
+		{"bad-char", cmd{args: args(g, a("push", "bad \x01 char"))}},
+		{"name", cmd{args: args(q(table, "bad name", "acme"), a("push", "x"))}},
+	} {
+		r := must(t, 2, bad.c)
+		golden(t, "push-invalid-"+bad.name+".stderr", scrub(r.stderr, table))
+	}
+	// Invalid input pushed nothing.
+	r = must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"] != 4.0 {
+		t.Errorf("stats after invalid pushes: %v", o)
+	}
+}
+
+// TestProgress shows the push progress bar with --progress.
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	var b strings.Builder
+	for i := range 600 {
+		fmt.Fprintf(&b, "message %d\n", i)
+	}
+	file := filepath.Join(t.TempDir(), "bodies.txt")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := q(table, "bulk", "acme")
+	r := must(t, 0, cmd{args: args(g, a("push", "--file", file, "--progress"))})
+	if r.stdout != "pushed 600 messages\n" || !strings.Contains(r.stderr, "pushing") || !strings.Contains(r.stderr, "600/600") {
+		t.Errorf("push --progress:\nstdout %q\nstderr %q", r.stdout, r.stderr)
+	}
+	// Without a terminal and without --progress, no bar.
+	r = must(t, 0, cmd{args: args(g, a("push", "--file", file))})
+	if r.stderr != "" {
+		t.Errorf("push without --progress wrote to stderr: %q", r.stderr)
+	}
+}
+
+// TestStats pins the stats table for a known state: visible, in flight, delayed, grouped and
+// dead-lettered messages, for one pair and for --all.
+func TestStats(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+	must(t, 0, cmd{args: args(g, a("push", "p1", "p2", "p3"))})
+	must(t, 0, cmd{args: args(g, a("push", "--delay", "5m", "delayed"))})
+	must(t, 0, cmd{args: args(g, a("push", "--group", "g1", "g1-a", "g1-b"))})
+	must(t, 0, cmd{args: args(g, a("receive", "--visibility", "1h"))}) // p1 in flight
+	// One dead letter: received once, released, then received past --max-receives 1.
+	must(t, 0, cmd{args: args(q(table, "emails", "acme"), a("push", "poison"))})
+	r := must(t, 0, cmd{args: args(q(table, "emails", "acme"), a("receive", "--max-receives", "1"))})
+	must(t, 0, cmd{args: args(q(table, "emails", "acme"), a("visibility", "release")), stdin: r.stdout})
+	must(t, 0, cmd{args: args(q(table, "emails", "acme"), a("receive", "--max-receives", "1"))})
+	must(t, 0, cmd{args: args(q(table, "emails", "globex"), a("push", "hello"))})
+
+	r = must(t, 0, cmd{args: args(g, a("stats"))})
+	golden(t, "stats", r.stdout)
+	r = must(t, 0, cmd{args: args(g, a("stats", "--all"))})
+	golden(t, "stats-all", r.stdout)
+	r = must(t, 0, cmd{args: args(g, a("stats", "--all", "--json"))})
+	golden(t, "stats-all-json", r.stdout)
+	r = must(t, 0, cmd{args: args(g, a("queues"))})
+	golden(t, "queues", r.stdout)
+	r = must(t, 0, cmd{args: args(g, a("queues", "--json"))})
+	golden(t, "queues-json", r.stdout)
+}
+
+// TestPeek shows messages without claiming them.
+func TestPeek(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+	r := must(t, 0, cmd{args: args(g, a("peek"))})
+	if r.stdout != "no messages\n" {
+		t.Errorf("peek on empty queue: %q", r.stdout)
+	}
+	must(t, 0, cmd{args: args(g, a("push", "first", "second\nline", strings.Repeat("long ", 20)))})
+	must(t, 0, cmd{args: args(g, a("push", "--group", "g", "grouped"))})
+	r = must(t, 0, cmd{args: args(g, a("peek"))})
+	golden(t, "peek", columns(scrub(r.stdout)))
+	r = must(t, 0, cmd{args: args(g, a("peek", "--json", "--max", "2"))})
+	ms := jsonLines(t, r.stdout)
+	if len(ms) != 2 || ms[0]["body"] != "first" || ms[0]["receiptHandle"] != "" {
+		t.Errorf("peek --json: %v", ms)
+	}
+	// Still all visible.
+	r = must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["visible"] != 4.0 {
+		t.Errorf("stats after peek: %v", o)
+	}
+	r = must(t, 2, cmd{args: args(g, a("peek", "--max", "0"))})
+	golden(t, "peek-max-0.stderr", r.stderr)
+}
+
+// TestVisibility changes visibility timeouts, releases messages and checks stale and invalid
+// handles (exit codes 4 and 2).
+func TestVisibility(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+	must(t, 0, cmd{args: args(g, a("push", "m1", "m2"))})
+	r := must(t, 0, cmd{args: args(g, a("receive", "--max", "2", "--visibility", "1h"))})
+	ms := jsonLines(t, r.stdout)
+	h1, h2 := ms[0]["receiptHandle"].(string), ms[1]["receiptHandle"].(string)
+
+	r = must(t, 0, cmd{args: args(g, a("visibility", "change", "--timeout", "2h", h1, h2))})
+	if r.stdout != "changed the visibility of 2 messages\n" {
+		t.Errorf("change: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("visibility", "release", "--json", h1))})
+	if o := jsonObject(t, r.stdout); o["released"] != 1.0 {
+		t.Errorf("release --json: %v", o)
+	}
+	// m1 is received again: h1 is stale now.
+	r = must(t, 0, cmd{args: args(g, a("receive", "--visibility", "1h"))})
+	h3 := jsonLines(t, r.stdout)[0]["receiptHandle"].(string)
+	r = must(t, 4, cmd{args: args(g, a("delete", h1, h2))})
+	if r.stdout != "deleted 1 message\n" || !strings.Contains(r.stderr, "stale") || !strings.Contains(r.stderr, "1 of 2 receipt handles failed") {
+		t.Errorf("partial delete:\nstdout %q\nstderr %q", r.stdout, r.stderr)
+	}
+	r = must(t, 4, cmd{args: args(g, a("visibility", "change", "--timeout", "1m", "--json", h1, h3))})
+	if o := jsonObject(t, r.stdout); o["changed"] != 1.0 || len(o["failed"].([]any)) != 1 {
+		t.Errorf("partial change --json: %v", o)
+	}
+	// Malformed handles: usage error, nothing sent.
+	r = must(t, 2, cmd{args: args(g, a("delete", "not-a-handle"))})
+	golden(t, "delete-invalid.stderr", r.stderr)
+	// A handle of another client.
+	r = must(t, 2, cmd{args: args(q(table, "orders", "globex"), a("delete", h3))})
+	if !strings.Contains(r.stderr, "another table, queue or client") {
+		t.Errorf("foreign handle: %s", r.stderr)
+	}
+	must(t, 2, cmd{args: args(g, a("visibility", "change", "--timeout", "13h", h3))})
+	r = must(t, 2, cmd{args: args(g, a("visibility", "change", h3))})
+	golden(t, "visibility-no-timeout.stderr", r.stderr)
+	must(t, 2, cmd{args: args(g, a("delete"))})
+	must(t, 0, cmd{args: args(g, a("delete")), stdin: h3 + "\n"})
+}
+
+// TestDLQ dead-letters a message with receive --max-receives, lists and redrives it.
+func TestDLQ(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+	r := must(t, 0, cmd{args: args(g, a("dlq", "list"))})
+	if r.stdout != "no messages\n" {
+		t.Errorf("empty dlq list: %q", r.stdout)
+	}
+	must(t, 0, cmd{args: args(g, a("push", "poison"))})
+	r = must(t, 0, cmd{args: args(g, a("receive", "--max-receives", "1"))})
+	must(t, 0, cmd{args: args(g, a("visibility", "release")), stdin: r.stdout})
+	r = must(t, 0, cmd{args: args(g, a("receive", "--max-receives", "1"))})
+	if r.stdout != "" || !strings.Contains(r.stderr, "moved to dead-letter queue") {
+		t.Errorf("receive past --max-receives: %q %q", r.stdout, r.stderr)
+	}
+	r = must(t, 0, cmd{args: args(g, a("dlq", "list"))})
+	golden(t, "dlq-list", columns(scrub(r.stdout)))
+	r = must(t, 0, cmd{args: args(g, a("dlq", "list", "--json"))})
+	ms := jsonLines(t, r.stdout)
+	if len(ms) != 1 || ms[0]["attributes"].(map[string]any)["DeadLetterSourceQueue"] != "orders|acme|0" {
+		t.Errorf("dlq list --json: %v", ms)
+	}
+	// The same list, naming the dead-letter pair explicitly.
+	r = must(t, 0, cmd{args: args(q(table, "other", "x"), a("dlq", "list", "--json", "--dlq-queue", "orders-dlq", "--dlq-client", "acme"))})
+	if len(jsonLines(t, r.stdout)) != 1 {
+		t.Errorf("dlq list --dlq-queue: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("dlq", "redrive"))})
+	if r.stdout != "moved 1 message back to queue orders, client acme\n" {
+		t.Errorf("redrive: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: args(g, a("dlq", "redrive", "--json", "--max", "5"))})
+	if o := jsonObject(t, r.stdout); o["moved"] != 0.0 {
+		t.Errorf("second redrive: %v", o)
+	}
+	r = must(t, 0, cmd{args: args(g, a("receive"))})
+	m := jsonLines(t, r.stdout)[0]
+	if m["body"] != "poison" || m["attributes"].(map[string]any)["ApproximateReceiveCount"] != "1" {
+		t.Errorf("redriven message: %v", m)
+	}
+	must(t, 2, cmd{args: args(g, a("dlq", "redrive", "--max", "-1"))})
+	must(t, 2, cmd{args: args(g, a("dlq", "nope"))})
+}
+
+// TestPurge deletes a pair's messages and the whole table, with --yes only.
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := q(table, "orders", "acme")
+	must(t, 0, cmd{args: args(g, a("push", "a", "b"))})
+	must(t, 0, cmd{args: args(q(table, "orders", "globex"), a("push", "c"))})
+	r := must(t, 2, cmd{args: args(g, a("purge"))})
+	golden(t, "purge-no-yes.stderr", r.stderr)
+	r = must(t, 2, cmd{args: args(g, a("purge", "--all"))})
+	golden(t, "purge-all-no-yes.stderr", r.stderr)
+
+	r = must(t, 0, cmd{args: args(g, a("purge", "--yes"))})
+	golden(t, "purge", scrub(r.stdout, table))
+	r = must(t, 0, cmd{args: args(g, a("stats", "--all", "--json"))})
+	if ls := jsonLines(t, r.stdout); len(ls) != 2 || ls[0]["count"] != 0.0 || ls[1]["count"] != 1.0 {
+		t.Errorf("stats after purge: %v", ls)
+	}
+	r = must(t, 0, cmd{args: args(g, a("purge", "--all", "--yes", "--json"))})
+	if o := jsonObject(t, r.stdout); o["purged"] != "all" {
+		t.Errorf("purge --all --json: %v", o)
+	}
+	r = must(t, 0, cmd{args: args(g, a("queues"))})
+	if r.stdout != "no queues in table "+table+"\n" {
+		t.Errorf("queues after purge --all: %q", r.stdout)
+	}
+}
+
+// TestIAMPolicy pins the policy documents.
+func TestIAMPolicy(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/queues"
+	r := must(t, 0, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme", "--table-arn", arn)})
+	golden(t, "iam-policy.json", r.stdout)
+	r = must(t, 0, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme", "--table-arn", arn, "--read-only")})
+	golden(t, "iam-policy-read-only.json", r.stdout)
+	r = must(t, 0, cmd{args: a("iam-policy", "-t", "queues", "--region", "eu-west-1", "-q", "orders", "-c", "acme")})
+	if !strings.Contains(r.stdout, `"arn:aws:dynamodb:eu-west-1:*:table/queues"`) || !strings.Contains(r.stderr, "no --table-arn") {
+		t.Errorf("iam-policy without --table-arn:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = must(t, 2, cmd{args: a("iam-policy", "-q", "orders", "--table-arn", arn)})
+	golden(t, "iam-policy-no-client.stderr", r.stderr)
+	must(t, 2, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme")})
+}
+
+// TestErrors pins the messages and exit codes of common mistakes.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	ep := os.Getenv(testenv.EnvEndpoint)
+	for _, c := range []struct {
+		name string
+		code int
+		args []string
+	}{
+		{"no-table", 2, a("--endpoint", ep, "stats")},
+		{"no-queue", 2, a("--endpoint", ep, "-t", "tbl", "stats")},
+		{"no-client", 2, a("--endpoint", ep, "-t", "tbl", "-q", "orders", "stats")},
+		{"bad-table-name", 2, a("--endpoint", ep, "-t", "a b", "-q", "orders", "-c", "x", "stats")},
+		{"unknown-command", 2, a("nope")},
+		{"unknown-subcommand", 2, a("table", "nope")},
+		{"unknown-flag", 2, a("stats", "--nope")},
+		{"bad-duration", 2, a("receive", "--wait", "soon")},
+		{"extra-args", 2, a("stats", "x")},
+		{"bad-endpoint", 2, a("--endpoint", "localhost:8000", "-t", "tbl", "-q", "q", "-c", "c", "stats")},
+		{"local-and-endpoint", 2, a("--local", "--endpoint", ep, "stats")},
+		{"no-region", 2, a("-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
+		{"local-not-running", 3, a("--local", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
+		{"bad-shards", 2, a("--shards", "0", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
+		{"table-not-found", 3, a("--endpoint", ep, "-t", "no-such-table", "-q", "orders", "-c", "acme", "stats")},
+		{"receive-max", 2, a("--endpoint", ep, "-t", "no-such-table", "-q", "orders", "-c", "acme", "receive", "--max", "5000")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			r := must(t, c.code, cmd{args: c.args})
+			stderr := stateRE.ReplaceAllString(r.stderr, "(state in STATE_DIR)")
+			golden(t, "error-"+c.name+".stderr", scrub(strings.ReplaceAll(stderr, ep, "ENDPOINT")))
+		})
+	}
+}
+
+// TestConnectionRefused: a runtime error (exit code 1) with a hint.
+func TestConnectionRefused(t *testing.T) {
+	t.Parallel()
+	r := must(t, 1, cmd{args: a("--endpoint", "http://127.0.0.1:9", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")})
+	if !strings.Contains(r.stderr, "connection refused") || !strings.Contains(r.stderr, "nothing answers at http://127.0.0.1:9") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// TestEnvironment: flags can come from DDBQ_* variables and DYNAMODBQUEUE_ENDPOINT; flags win.
+func TestEnvironment(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	env := []string{"DDBQ_TABLE=" + table, "DDBQ_QUEUE=orders", "DDBQ_CLIENT=acme", "DYNAMODBQUEUE_ENDPOINT=" + os.Getenv(testenv.EnvEndpoint)}
+	must(t, 0, cmd{args: a("push", "from-env"), env: env})
+	must(t, 0, cmd{args: a("push", "-c", "globex", "flag-wins"), env: env})
+	r := must(t, 0, cmd{args: a("peek", "--json"), env: append(env, "DDBQ_ENDPOINT="+os.Getenv(testenv.EnvEndpoint))})
+	if ms := jsonLines(t, r.stdout); len(ms) != 1 || ms[0]["body"] != "from-env" {
+		t.Errorf("peek with environment: %v", ms)
+	}
+	r = must(t, 0, cmd{args: a("peek", "--json", "-c", "globex"), env: env})
+	if ms := jsonLines(t, r.stdout); len(ms) != 1 || ms[0]["body"] != "flag-wins" {
+		t.Errorf("peek -c globex: %v", ms)
+	}
+	// DDBQ_ENDPOINT comes before DYNAMODBQUEUE_ENDPOINT.
+	must(t, 1, cmd{args: a("peek"), env: append(env, "DDBQ_ENDPOINT=http://127.0.0.1:9")})
+	must(t, 2, cmd{args: a("peek"), env: append(env, "DDBQ_SHARDS=x")})
+	// The signing key must match between receive and delete.
+	keyed := append(env, "DDBQ_SIGNING_KEY=secret")
+	r = must(t, 0, cmd{args: a("receive"), env: keyed})
+	must(t, 2, cmd{args: a("delete"), env: env, stdin: r.stdout})
+	must(t, 0, cmd{args: a("delete"), env: keyed, stdin: r.stdout})
+}
+
+// TestLocal starts, uses and stops a local dynalite in a private state directory.
+func TestLocal(t *testing.T) {
+	t.Parallel()
+	env := []string{"DDBQ_STATE_DIR=" + t.TempDir()}
+	t.Cleanup(func() { cmd{args: a("local", "stop"), env: env}.run(t) })
+	r := must(t, 3, cmd{args: a("local", "status"), env: env})
+	if r.stdout != "not running\n" || r.stderr != "" {
+		t.Errorf("status: %q %q", r.stdout, r.stderr)
+	}
+	r = must(t, 0, cmd{args: a("local", "start"), env: env})
+	ep := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(ep, "http://127.0.0.1:") || !strings.Contains(r.stderr, "started dynalite") {
+		t.Fatalf("start: %q %q", r.stdout, r.stderr)
+	}
+	r = must(t, 0, cmd{args: a("local", "start", "--json"), env: env})
+	if o := jsonObject(t, r.stdout); o["endpoint"] != ep || o["started"] != false {
+		t.Errorf("second start: %v", o)
+	}
+	r = must(t, 0, cmd{args: a("local", "status"), env: env})
+	if !strings.HasPrefix(r.stdout, "running (pid ") || !strings.HasSuffix(r.stdout, " at "+ep+"\n") {
+		t.Errorf("status: %q", r.stdout)
+	}
+	table := testenv.TableName(t)
+	g := a("--local", "-t", table, "-q", "orders", "-c", "acme")
+	must(t, 0, cmd{args: args(g, a("table", "create")), env: env})
+	must(t, 0, cmd{args: args(g, a("push", "hi")), env: env})
+	r = must(t, 0, cmd{args: args(g, a("peek", "--json")), env: env})
+	if len(jsonLines(t, r.stdout)) != 1 {
+		t.Errorf("peek on the local dynalite: %q", r.stdout)
+	}
+	r = must(t, 0, cmd{args: a("local", "stop"), env: env})
+	if !strings.HasPrefix(r.stdout, "stopped dynalite (pid ") {
+		t.Errorf("stop: %q", r.stdout)
+	}
+	r = must(t, 3, cmd{args: a("local", "status", "--json"), env: env})
+	if o := jsonObject(t, r.stdout); o["running"] != false {
+		t.Errorf("status --json after stop: %v", o)
+	}
+	r = must(t, 0, cmd{args: a("local", "stop"), env: env})
+	if r.stdout != "dynalite not running\n" {
+		t.Errorf("second stop: %q", r.stdout)
+	}
+	must(t, 3, cmd{args: args(g, a("peek")), env: env})
+}
+
+// TestInterrupt: SIGINT ends a long poll with exit code 130.
+func TestInterrupt(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	x := exec.Command(bin, args(q(table, "orders", "acme"), a("receive", "--wait", "30s"))...)
+	x.Env = baseEnv(t)
+	var stderr bytes.Buffer
+	x.Stderr = &stderr
+	if err := x.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	if err := x.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := x.Wait()
+	if code := x.ProcessState.ExitCode(); code != 130 || time.Since(start) > 5*time.Second {
+		t.Errorf("exit code %d after %v (%v), want 130 at once; stderr: %s", code, time.Since(start), err, stderr.String())
+	}
+}
+
+// TestDemo runs the demo, small, on the test endpoint.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	ep := os.Getenv(testenv.EnvEndpoint)
+	r := must(t, 0, cmd{args: a("demo", "--endpoint", ep, "--messages", "12")})
+	for _, want := range []string{
+		"5 tenants in 2 queues", "summary after", "orders  acme", "emails  umbrella",
+		"[ok  ] every message was delivered or dead-lettered (54 + 6 of 60)",
+		"[ok  ] isolation", "[ok  ] no message was processed successfully twice", "dropped table ddbq-demo-",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = must(t, 0, cmd{args: a("demo", "--messages", "6", "--json"), env: []string{"DYNAMODBQUEUE_ENDPOINT=" + ep}})
+	o := jsonObject(t, r.stdout)
+	total := o["total"].(map[string]any)
+	if o["ok"] != true || total["pushed"] != 30.0 || total["deadLettered"] != 6.0 || total["delivered"] != 24.0 {
+		t.Errorf("demo --json: %v", o)
+	}
+	must(t, 2, cmd{args: a("demo", "--endpoint", ep, "--messages", "0")})
+}
+
+// TestBench runs a small latency workload of the benchmark.
+func TestBench(t *testing.T) {
+	t.Parallel()
+	ep := os.Getenv(testenv.EnvEndpoint)
+	r := must(t, 0, cmd{args: a("bench", "--endpoint", ep, "--workloads", "latency", "--latency-messages", "5", "--latency-gap", "20ms", "--json")})
+	o := jsonObject(t, r.stdout)
+	results, _ := o["results"].([]any)
+	if len(results) == 0 || o["endpoint"] != ep {
+		t.Fatalf("bench --json: %v", o)
+	}
+	if res := results[0].(map[string]any); res["workload"] != "latency" || res["lost"] != 0.0 {
+		t.Errorf("bench result: %v", res)
+	}
+	if r.stderr != "" {
+		t.Errorf("bench without a terminal wrote progress: %q", r.stderr)
+	}
+	r = must(t, 2, cmd{args: a("bench", "--endpoint", ep, "--workloads", "nope")})
+	golden(t, "bench-bad-workload.stderr", r.stderr)
+	must(t, 2, cmd{args: a("bench", "--aws", "--endpoint", ep)})
+}

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+)
+
+func str(s string) *string { return &s }
+
+func TestParseAttr(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		name string
+		want events.SQSMessageAttribute
+		err  string
+	}{
+		{in: "color=String:blue", name: "color", want: events.SQSMessageAttribute{DataType: "String", StringValue: str("blue")}},
+		{in: "color=blue", name: "color", want: events.SQSMessageAttribute{DataType: "String", StringValue: str("blue")}},
+		{in: "n=Number:42", name: "n", want: events.SQSMessageAttribute{DataType: "Number", StringValue: str("42")}},
+		{in: "n=number:-1.5", name: "n", want: events.SQSMessageAttribute{DataType: "Number", StringValue: str("-1.5")}},
+		{in: "url=String:http://x:80/", name: "url", want: events.SQSMessageAttribute{DataType: "String", StringValue: str("http://x:80/")}},
+		{in: "doc=String.json:{\"a\":1}", name: "doc", want: events.SQSMessageAttribute{DataType: "String.json", StringValue: str(`{"a":1}`)}},
+		{in: "b=Binary:aGk=", name: "b", want: events.SQSMessageAttribute{DataType: "Binary", BinaryValue: []byte("hi")}},
+		{in: "e=String:", name: "e", want: events.SQSMessageAttribute{DataType: "String", StringValue: str("")}},
+		{in: "x=a=b", name: "x", want: events.SQSMessageAttribute{DataType: "String", StringValue: str("a=b")}},
+		{in: "time=12:30", err: `type "12" must be String, Number or Binary`},
+		{in: "noequals", err: "want name=type:value"},
+		{in: "=String:x", err: "want name=type:value"},
+		{in: "b=Binary:!!", err: "must be base64"},
+	} {
+		name, got, err := ParseAttr(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseAttr(%q): error %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || name != c.name || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ParseAttr(%q) = %q, %+v, %v; want %q, %+v", c.in, name, got, err, c.name, c.want)
+		}
+	}
+	if _, err := ParseAttrs([]string{"a=1", "a=2"}); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("duplicate attribute: %v", err)
+	}
+	if m, err := ParseAttrs(nil); m != nil || err != nil {
+		t.Errorf("ParseAttrs(nil) = %v, %v", m, err)
+	}
+}
+
+func TestParseJSONMessages(t *testing.T) {
+	in := `{"body":"plain"}
+{"body":{"b":[1, 2]},"group":"g1","dedupId":"d1","delaySeconds":5}
+
+  {"messageId":"m","receiptHandle":"h","body":"again","md5OfBody":"x",
+   "attributes":{"ApproximateReceiveCount":"3","MessageGroupId":"g2","SentTimestamp":"1"},
+   "messageAttributes":{"k":{"dataType":"Number","stringValue":"7"}}}
+{"body":42}
+`
+	got, err := ParseJSONMessages(strings.NewReader(in), "stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []events.SQSMessage{
+		{Body: "plain"},
+		{Body: `{"b":[1,2]}`, Attributes: map[string]string{"MessageGroupId": "g1", "MessageDeduplicationId": "d1", "DelaySeconds": "5"}},
+		{Body: "again", Attributes: map[string]string{"MessageGroupId": "g2"},
+			MessageAttributes: map[string]events.SQSMessageAttribute{"k": {DataType: "Number", StringValue: str("7")}}},
+		{Body: "42"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+
+	arr, err := ParseJSONMessages(strings.NewReader(` [{"body":"a"},{"body":"b","group":"g"}]`), "f.json")
+	if err != nil || len(arr) != 2 || arr[1].Attributes["MessageGroupId"] != "g" {
+		t.Errorf("array: %+v, %v", arr, err)
+	}
+	empty, err := ParseJSONMessages(strings.NewReader("\n \n"), "stdin")
+	if err != nil || len(empty) != 0 {
+		t.Errorf("empty input: %v, %v", empty, err)
+	}
+
+	for _, c := range []struct{ in, err string }{
+		{"{\"body\":\"a\"}\n{\"body\":\"b\"\n", "stdin: "},
+		{"{\"body\":\"a\"}\n{\"body\": x}\n", "stdin: line 2: invalid JSON"},
+		{"{\"body\":\"a\"}\n\n{\"group\":\"g\"}\n", `stdin: line 3: no "body"`},
+		{"{\"body\":null}", `line 1: no "body"`},
+		{`{"body":"a","attributes":{"x":1}}`, "line 1: json: cannot unmarshal"},
+		{"plain text", "line 1: invalid JSON"},
+		{`[{"body":"a"},{"nobody":1}]`, `stdin: message 2: no "body"`},
+		{`[{"body":"a"},]`, "invalid JSON"},
+	} {
+		_, err := ParseJSONMessages(strings.NewReader(c.in), "stdin")
+		if err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("ParseJSONMessages(%q): error %v, want %q", c.in, err, c.err)
+		}
+	}
+}
+
+func TestParseLines(t *testing.T) {
+	got, err := ParseLines(strings.NewReader("a\r\n\nb c\n{\"body\":1}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []events.SQSMessage{{Body: "a"}, {Body: "b c"}, {Body: `{"body":1}`}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestParseHandles(t *testing.T) {
+	got, err := ParseHandles(strings.NewReader("h1\n  \n{\"receiptHandle\":\"h2\",\"body\":\"x\"}\n h3 \n"))
+	if err != nil || !reflect.DeepEqual(got, []string{"h1", "h2", "h3"}) {
+		t.Errorf("ParseHandles = %v, %v", got, err)
+	}
+	if _, err := ParseHandles(strings.NewReader("{\"body\":\"x\"}\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("line without receiptHandle: %v", err)
+	}
+	if _, err := ParseHandles(strings.NewReader("h\n{oops\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad JSON line: %v", err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	wrapped := func(err error) error { return &commandError{err: fmt.Errorf("op: %w", err)} }
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{errors.New("unknown flag: --x"), ExitUsage}, // cobra's own
+		{wrapped(errors.New("boom")), ExitError},
+		{wrapped(dynamodbqueue.ErrTableNotFound), ExitNotFound},
+		{wrapped(dynamodbqueue.ErrInvalidArgument), ExitUsage},
+		{wrapped(dynamodbqueue.ErrInvalidName), ExitUsage},
+		{wrapped(dynamodbqueue.ErrInvalidMessage), ExitUsage},
+		{wrapped(dynamodbqueue.ErrMessageTooLarge), ExitUsage},
+		{wrapped(dynamodbqueue.ErrInvalidReceiptHandle), ExitUsage},
+		{wrapped(dynamodbqueue.ErrQueueNameNotSet), ExitUsage},
+		{wrapped(context.Canceled), ExitInterrupted},
+		{wrapped(&exitError{code: ExitPartial, err: errors.New("2 of 3 failed")}), ExitPartial},
+		{wrapped(withHint(ExitNotFound, errors.New("not running"), "start it")), ExitNotFound},
+	} {
+		if got := ExitCode(c.err); got != c.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestExecute runs commands in-process that need no DynamoDB.
+func TestExecute(t *testing.T) {
+	env := func(string) string { return "" }
+	for _, c := range []struct {
+		args        []string
+		stdin       string
+		code        int
+		out, errOut string
+	}{
+		{args: []string{"--help"}, code: 0, out: "Usage:\n  ddbq [command]"},
+		{args: []string{}, code: 0, out: "Available Commands:"},
+		{args: []string{"--nope"}, code: 2, errOut: "ddbq: unknown flag: --nope\n  run 'ddbq --help' for usage\n"},
+		{args: []string{"purge"}, code: 2, errOut: "ddbq: purge needs --yes"},
+		{args: []string{"push", "--attr", "x=Float:1", "body"}, code: 2, errOut: `type "Float"`},
+		{args: []string{"push"}, stdin: "{\"body\":", code: 2, errOut: "stdin: "},
+		{args: []string{"delete"}, code: 2, errOut: "no receipt handles"},
+		{args: []string{"iam-policy", "-q", "q", "-c", "c", "--table-arn", "arn:aws:dynamodb:us-east-1:1:table/t"}, code: 0, out: `"q|c|*"`},
+	} {
+		var out, errOut bytes.Buffer
+		code := ExecuteEnv(context.Background(), c.args, strings.NewReader(c.stdin), &out, &errOut, env)
+		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.errOut) {
+			t.Errorf("ddbq %v: code %d, stdout %q, stderr %q; want %d, %q, %q", c.args, code, out.String(), errOut.String(), c.code, c.out, c.errOut)
+		}
+	}
+	// New gives the same tree, for embedding.
+	if root := New(nil, &bytes.Buffer{}, &bytes.Buffer{}, nil); root.Name() != "ddbq" || len(root.Commands()) < 14 {
+		t.Errorf("New: %s with %d commands", root.Name(), len(root.Commands()))
+	}
+}
+
+func TestAbbreviate(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                      `""`,
+		"plain":                 "plain",
+		"two\nlines\t\x01":      `two\nlines\t\x01`,
+		"héllo wörld":           "héllo wörld",
+		strings.Repeat("x", 70): strings.Repeat("x", 59) + "…",
+	} {
+		if got := abbreviate(in, 60); got != want {
+			t.Errorf("abbreviate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDemoKinds(t *testing.T) {
+	for _, tn := range newDemoTenants() {
+		for _, n := range []int{6, 12, 30} {
+			poison := 0
+			for seq := range n {
+				if tn.kindOf(seq, n) == "poison" {
+					poison++
+				}
+			}
+			if poison != tn.poison {
+				t.Errorf("%s with %d messages: %d poison, want %d", tn.name(), n, poison, tn.poison)
+			}
+		}
+	}
+}
+
+// FuzzParseJSONMessages: any input gives messages or an error, never a panic, and every
+// message has a body.
+func FuzzParseJSONMessages(f *testing.F) {
+	f.Add(`{"body":"a"}` + "\n" + `{"body":{"x":1},"group":"g"}`)
+	f.Add(`[{"body":"a","attributes":{"MessageGroupId":"g"}}]`)
+	f.Add(`{"body":1,"delaySeconds":3,"messageAttributes":{"k":{"dataType":"Binary","binaryValue":"aGk="}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		msgs, err := ParseJSONMessages(strings.NewReader(in), "fuzz")
+		if err != nil {
+			return
+		}
+		for _, m := range msgs {
+			if m.Body == "" && !strings.Contains(in, `""`) {
+				t.Errorf("empty body from %q", in)
+			}
+		}
+	})
+}
