@@ -34,7 +34,11 @@ Every DynamoDB request is counted per operation, with the consumed capacity.
 
 Where: --endpoint / --local, or else a private dynalite started for the run (and stopped
 after it); --aws runs against AWS DynamoDB (--region, --profile), which creates tables and
-costs money. Without -t the run creates a table ddbq-bench-<random> and drops it at the end.`,
+costs money.
+
+Without -t (DDBQ_TABLE is ignored here) the run creates a table ddbq-bench-<random> and drops
+it at the end; a table given with -t is used, and dropped at the end only if the run created it
+and --keep-table is not set.`,
 		Example: `  ddbq bench --workloads throughput --messages 500
   ddbq bench --local --workloads latency,head-of-line --in-flight 0,1000 --json`,
 		Args: cobra.NoArgs,
@@ -57,7 +61,10 @@ costs money. Without -t the run creates a table ddbq-bench-<random> and drops it
 					return usageError("--body-sizes: %v", err)
 				}
 			}
-			c.Table = a.g.table
+			if cmd.Flags().Changed("table") {
+				// Only an explicit -t: DDBQ_TABLE may well name a production table.
+				c.Table = a.g.table
+			}
 			c.Shards = a.g.shards
 			c.JSON = a.g.json
 			c.Progress = io.Discard

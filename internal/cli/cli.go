@@ -156,10 +156,7 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 	}
 	err = ce.err
 	msg = err.Error()
-	if !a.g.verbose {
-		// The library prefixes every layer of an error with its name; once is enough here.
-		msg = strings.ReplaceAll(msg, "dynamodbqueue: ", "")
-	}
+	msg = a.clean(msg)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code, hint = ee.code, ee.hint
@@ -212,6 +209,15 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 		return ExitInterrupted, "interrupted", ""
 	}
 	return ExitError, msg, hint
+}
+
+// clean drops the library's name, which it puts before every layer of an error message,
+// unless --verbose asks for everything.
+func (a *app) clean(msg string) string {
+	if a.g.verbose {
+		return msg
+	}
+	return strings.ReplaceAll(msg, "dynamodbqueue: ", "")
 }
 
 // tableOf returns the table named in a table-not-found error, or the configured table.

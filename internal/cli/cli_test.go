@@ -202,15 +202,15 @@ func TestAbbreviate(t *testing.T) {
 
 func TestDemoKinds(t *testing.T) {
 	for _, tn := range newDemoTenants() {
-		for _, n := range []int{6, 12, 30} {
-			poison := 0
-			for seq := range n {
-				if tn.kindOf(seq, n) == "poison" {
-					poison++
-				}
+		for _, n := range []int{1, 3, 6, 12, 30} {
+			count := map[string]int{}
+			for _, k := range tn.kinds(n) {
+				count[k]++
 			}
-			if poison != tn.poison {
-				t.Errorf("%s with %d messages: %d poison, want %d", tn.name(), n, poison, tn.poison)
+			wantPoison := min(tn.poison, n)
+			wantFlaky := min(tn.flaky, n-wantPoison)
+			if count["poison"] != wantPoison || count["flaky"] != wantFlaky || count["ok"] != n-wantPoison-wantFlaky {
+				t.Errorf("%s with %d messages: %v, want %d poison, %d flaky", tn.name(), n, count, wantPoison, wantFlaky)
 			}
 		}
 	}

@@ -63,19 +63,27 @@ func newDemoTenants() []*demoTenant {
 	}
 }
 
-// kindOf spreads the poison and flaky messages over a tenant's n messages.
-func (t *demoTenant) kindOf(seq, n int) string {
-	for i := range t.poison {
-		if seq == (i+1)*n/(t.poison+1) {
-			return "poison"
+// kinds spreads the poison and flaky messages evenly over a tenant's n messages, each on
+// its own message (as many as fit), and returns the kind of every message.
+func (t *demoTenant) kinds(n int) []string {
+	k := make([]string, n)
+	for i := range k {
+		k[i] = "ok"
+	}
+	place := func(kind string, count int) {
+		for i := range count {
+			pos := (i + 1) * n / (count + 1)
+			for tries := 0; tries < n && k[pos] != "ok"; tries++ {
+				pos = (pos + 1) % n
+			}
+			if k[pos] == "ok" {
+				k[pos] = kind
+			}
 		}
 	}
-	for i := range t.flaky {
-		if seq == (i+1)*n/(t.flaky+1)+1 {
-			return "flaky"
-		}
-	}
-	return "ok"
+	place("poison", t.poison)
+	place("flaky", t.flaky)
+	return k
 }
 
 func (a *app) demoCommand() *cobra.Command {
@@ -327,10 +335,11 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 // demoProduce pushes the tenant's messages in small bursts, as a live producer would.
 func demoProduce(ctx context.Context, t *demoTenant, n int) error {
 	const burst = 5
+	kinds := t.kinds(n)
 	for seq := 0; seq < n; seq += burst {
 		var msgs []events.SQSMessage
 		for i := seq; i < min(seq+burst, n); i++ {
-			b, _ := json.Marshal(demoBody{Tenant: t.name(), Seq: i, Kind: t.kindOf(i, n)})
+			b, _ := json.Marshal(demoBody{Tenant: t.name(), Seq: i, Kind: kinds[i]})
 			msgs = append(msgs, events.SQSMessage{Body: string(b)})
 		}
 		res, err := t.q.PushWithOptions(ctx, dynamodbqueue.PushOptions{}, msgs...)

@@ -148,7 +148,7 @@ func (a *app) handleFailures(verb string, hs, failed []string, err error, toStde
 			fmt.Fprintf(w, "%s %d %s\n", past, done, plural(done, "message", "messages"))
 		}
 		for _, f := range failures {
-			fmt.Fprintf(a.stderr, "failed: %s: %s\n", abbreviate(f.ReceiptHandle, 24), f.Error)
+			fmt.Fprintf(a.stderr, "failed: %s: %s\n", abbreviate(f.ReceiptHandle, 24), a.clean(f.Error))
 		}
 	}
 	if len(failed) == 0 {
