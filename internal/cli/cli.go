@@ -121,8 +121,9 @@ func withHint(code int, err error, hint string) error {
 	return &exitError{code: code, err: err, hint: hint}
 }
 
-// cobraError marks errors that cobra itself returned (unknown command or flag, wrong number
-// of arguments): everything that did not come out of a command's own code.
+// commandError marks the errors of ddbq's own code (the commands and the flag resolution),
+// as opposed to those cobra returns while parsing (unknown command or flag, bad flag value,
+// wrong number of arguments), which are all usage errors.
 type commandError struct{ err error }
 
 func (e *commandError) Error() string { return e.err.Error() }
@@ -179,7 +180,10 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 			}
 			hint = "create it with: ddbq table create -t " + table
 		}
-		return ExitNotFound, msg, hint
+		if code == 0 {
+			code = ExitNotFound
+		}
+		return code, msg, hint
 	case errors.Is(err, dynamodbqueue.ErrTableNotSet):
 		hint = "set the table with --table/-t or " + EnvTable
 	case errors.Is(err, dynamodbqueue.ErrQueueNameNotSet):

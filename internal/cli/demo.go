@@ -92,10 +92,10 @@ func (a *app) demoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "Run a short multi-tenant scenario on a local DynamoDB and summarise it",
 		Long: `Run a short multi-tenant scenario: two queues (orders, emails) with several clients each,
-one table, a producer and workers per tenant running side by side. Some messages fail once
-and are delivered again after their visibility timeout; some always fail and end up in their
-tenant's dead-letter queue after --max-receives receives. Live progress, then a summary
-table per tenant.
+one table, a producer and a consumer (package consumer) per tenant running side by side.
+Some messages fail once and are delivered again after a short backoff; some always fail and
+end up in their tenant's dead-letter queue after --max-receives receives. Live progress, then
+a summary table per tenant.
 
 The demo uses --endpoint (or DDBQ_ENDPOINT / DYNAMODBQUEUE_ENDPOINT) or --local; with
 neither, it starts a private dynalite and stops it at the end. It creates its own table
@@ -110,7 +110,7 @@ neither, it starts a private dynalite and stops it at the end. It creates its ow
 	fl := cmd.Flags()
 	fl.IntVar(&o.messages, "messages", 30, "messages per tenant")
 	fl.IntVar(&o.workers, "workers", 2, "workers per tenant")
-	fl.DurationVar(&o.visibility, "visibility", time.Second, "visibility timeout of the workers")
+	fl.DurationVar(&o.visibility, "visibility", time.Second, "visibility timeout of the consumers (renewed while a handler runs)")
 	fl.IntVar(&o.maxReceives, "max-receives", 2, "receives before a message is dead-lettered")
 	fl.DurationVar(&o.timeout, "timeout", 45*time.Second, "give up after this long")
 	fl.BoolVar(&o.keep, "keep", false, "keep the table instead of dropping it")
