@@ -58,6 +58,12 @@ func TestTable(t *testing.T) {
 		t.Errorf("describe --json: %v", o)
 	}
 
+	// --verbose shows the whole error chain, with the DynamoDB exception.
+	r = must(t, 3, cmd{args: args(g, a("table", "describe", "-t", "no-such-table", "--verbose"))})
+	if !strings.Contains(r.stderr, "ResourceNotFoundException") || !strings.Contains(r.stderr, "dynamodbqueue: DescribeTable") {
+		t.Errorf("--verbose error: %s", r.stderr)
+	}
+
 	r = must(t, 2, cmd{args: args(g, a("table", "drop"))})
 	golden(t, "table-drop-no-yes.stderr", r.stderr)
 	must(t, 0, cmd{args: args(g, a("table", "drop", "--yes"))})
@@ -179,6 +185,10 @@ func TestPushOptions(t *testing.T) {
 		t.Errorf("deduplicated push: %q, first ID %s", r.stdout, first)
 	}
 	must(t, 0, cmd{args: args(g, a("push", "--delay", "1m", "--ttl", "1h", "later"))})
+	r = must(t, 0, cmd{args: args(q(table, "dedup", "acme"), a("push", "--content-dedup", "--json", "same", "same", "other"))})
+	if o := jsonObject(t, r.stdout); o["pushed"] != 3.0 || o["duplicates"] != 1.0 {
+		t.Errorf("push --content-dedup: %v", o)
+	}
 	r = must(t, 0, cmd{args: args(g, a("stats"))})
 	golden(t, "stats-push-options", r.stdout)
 
@@ -454,6 +464,7 @@ func TestErrors(t *testing.T) {
 		{"no-region", 2, a("-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
 		{"local-not-running", 3, a("--local", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
 		{"bad-shards", 2, a("--shards", "0", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
+		{"bad-profile", 2, a("--endpoint", ep, "--profile", "nope", "-t", "tbl", "-q", "orders", "-c", "acme", "stats")},
 		{"table-not-found", 3, a("--endpoint", ep, "-t", "no-such-table", "-q", "orders", "-c", "acme", "stats")},
 		{"receive-max", 2, a("--endpoint", ep, "-t", "no-such-table", "-q", "orders", "-c", "acme", "receive", "--max", "5000")},
 	} {
@@ -609,4 +620,28 @@ func TestBench(t *testing.T) {
 	r = must(t, 2, cmd{args: a("bench", "--endpoint", ep, "--workloads", "nope")})
 	golden(t, "bench-bad-workload.stderr", r.stderr)
 	must(t, 2, cmd{args: a("bench", "--aws", "--endpoint", ep)})
+}
+
+// TestShards: a queue spread over shards needs the same --shards everywhere.
+func TestShards(t *testing.T) {
+	t.Parallel()
+	table := newTable(t)
+	g := args(q(table, "wide", "acme"), a("--shards", "4"))
+	must(t, 0, cmd{args: args(g, a("push", "1", "2", "3", "4", "5", "6", "7", "8"))})
+	r := must(t, 0, cmd{args: args(g, a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"] != 8.0 {
+		t.Errorf("stats --shards 4: %v", o)
+	}
+	r = must(t, 0, cmd{args: args(q(table, "wide", "acme"), a("stats", "--json")), env: []string{"DDBQ_SHARDS=4"}})
+	if o := jsonObject(t, r.stdout); o["count"] != 8.0 {
+		t.Errorf("stats with DDBQ_SHARDS=4: %v", o)
+	}
+	r = must(t, 0, cmd{args: args(q(table, "wide", "acme"), a("stats", "--json"))})
+	if o := jsonObject(t, r.stdout); o["count"].(float64) >= 8 {
+		t.Errorf("stats of shard 0 only: %v", o)
+	}
+	r = must(t, 0, cmd{args: args(g, a("receive", "--max", "10", "--delete"))})
+	if n := len(jsonLines(t, r.stdout)); n != 8 {
+		t.Errorf("received %d of 8 messages over 4 shards", n)
+	}
 }
