@@ -567,7 +567,7 @@ func TestInterrupt(t *testing.T) {
 	if err := x.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(2 * time.Second) // the signal handler is installed long before
 	start := time.Now()
 	if err := x.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
