@@ -63,7 +63,9 @@ func (q *DynamoDBQueue) claimGroup(ctx context.Context, s *settings, g record, v
 	}
 	for range maxHeadSkips {
 		// Holding the group, take its head: mark it with our token and count the receive.
-		won, err := q.conditionalClaim(ctx, s, head.PK, head.SK, tok, "attribute_exists(PK)",
+		// The token condition makes an SDK retry of an applied head claim fail its condition
+		// (and be recognised as ours) instead of counting the receive twice.
+		won, err := q.conditionalClaim(ctx, s, head.PK, head.SK, tok, "attribute_exists(PK) AND (attribute_not_exists(tok) OR tok <> :tok)",
 			"SET tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)",
 			counterValues(now, map[string]types.AttributeValue{}))
 		if err != nil {

@@ -58,7 +58,11 @@ type PushResult struct {
 	// SentTimestamp assigned, in input order. A deduplicated repeat is reported here too,
 	// with the MessageId of the message it repeats.
 	Pushed []events.SQSMessage
-	// Failed are the input messages, unchanged, that were not stored.
+	// Failed are the input messages, unchanged, that were not stored, or whose storing could
+	// not be confirmed: when a batch write fails ambiguously (the connection broke after
+	// DynamoDB applied it), a message reported here may still be delivered. Delivery is at
+	// least once; pushing a failed message again may deliver it twice unless it carries a
+	// deduplication ID.
 	Failed []events.SQSMessage
 	// Duplicates counts pushes suppressed by deduplication.
 	Duplicates int
@@ -119,9 +123,17 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		return fail(err)
 	}
 
+	// Deduplicated messages need single conditional writes. The groups they belong to go
+	// through that sequential path entirely, so the group keeps the call's order.
+	sequentialGroups := map[string]bool{}
+	for _, o := range prepared {
+		if o.dedupID != "" && o.group != "" {
+			sequentialGroups[o.pk+"\x00"+o.group] = true
+		}
+	}
 	var batched, single []*outgoing
 	for _, o := range prepared {
-		if o.dedupID != "" {
+		if o.dedupID != "" || (o.group != "" && sequentialGroups[o.pk+"\x00"+o.group]) {
 			single = append(single, o)
 		} else {
 			batched = append(batched, o)
@@ -129,11 +141,14 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 	}
 	err := q.writeBatched(ctx, s, batched)
 	for _, o := range single {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			o.err = ctx.Err()
-			continue
+		case o.dedupID != "":
+			o.err = q.writeDeduplicated(ctx, s, o, now)
+		default:
+			o.err = q.writeBatched(ctx, s, []*outgoing{o})
 		}
-		o.err = q.writeDeduplicated(ctx, s, o, now)
 	}
 	var res PushResult
 	for _, o := range prepared {
@@ -289,12 +304,17 @@ func hashShard(id string, shards int) int {
 // writeBatched stores messages with batch writes: first the chunks of large bodies, then the
 // message items (so a message is never visible before its body), then the group pointers (so
 // a group is never offered before its messages exist).
+//
+// Messages of a group go out in waves, the k-th message of every group in wave k, each wave
+// complete (unprocessed items retried) before the next: DynamoDB may apply a batch partly, and
+// a later message of a group stored before an earlier one could be delivered first. When a
+// message of a group is not stored, its group's later messages of this call are not written.
 func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing) error {
 	if len(outs) == 0 {
 		return nil
 	}
 	byKey := make(map[string]*outgoing, len(outs))
-	var chunkReqs, itemReqs []types.WriteRequest
+	var chunkReqs []types.WriteRequest
 	for _, o := range outs {
 		for _, c := range o.chunks {
 			byKey[reqKey(c)] = o
@@ -302,31 +322,66 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 		}
 	}
 	var firstErr error
-	markFailed := func(failed []types.WriteRequest, err error) {
-		for _, r := range failed {
-			if o := byKey[reqKey(r)]; o != nil && o.err == nil {
-				o.err = err
-			}
+	fail := func(o *outgoing, err error) {
+		if o.err == nil {
+			o.err = err
 		}
 		if firstErr == nil {
 			firstErr = err
 		}
 	}
+	markFailed := func(failed []types.WriteRequest, err error) {
+		for _, r := range failed {
+			if o := byKey[reqKey(r)]; o != nil {
+				fail(o, err)
+			}
+		}
+	}
 	if failed, err := q.batchWrite(ctx, s.table, chunkReqs); err != nil {
 		markFailed(failed, err)
 	}
+
+	type groupKey struct{ pk, group string }
+	var waves [][]*outgoing
+	position := map[groupKey]int{}
 	for _, o := range outs {
-		if o.err == nil {
-			r := putReq(o.item)
-			byKey[reqKey(r)] = o
-			itemReqs = append(itemReqs, r)
+		k := 0
+		if o.group != "" {
+			gk := groupKey{o.pk, o.group}
+			k = position[gk]
+			position[gk] = k + 1
+		}
+		if k == len(waves) {
+			waves = append(waves, nil)
+		}
+		waves[k] = append(waves[k], o)
+	}
+	broken := map[groupKey]error{} // groups with a message that was not stored
+	for _, wave := range waves {
+		var reqs []types.WriteRequest
+		for _, o := range wave {
+			if err := broken[groupKey{o.pk, o.group}]; o.group != "" && err != nil {
+				fail(o, fmt.Errorf("an earlier message of group %q was not stored: %w", o.group, err))
+			}
+			if o.err == nil {
+				r := putReq(o.item)
+				byKey[reqKey(r)] = o
+				reqs = append(reqs, r)
+			}
+		}
+		if failed, err := q.batchWrite(ctx, s.table, reqs); err != nil {
+			markFailed(failed, err)
+		}
+		for _, o := range wave {
+			if o.group != "" && o.err != nil {
+				if _, ok := broken[groupKey{o.pk, o.group}]; !ok {
+					broken[groupKey{o.pk, o.group}] = o.err
+				}
+			}
 		}
 	}
-	if failed, err := q.batchWrite(ctx, s.table, itemReqs); err != nil {
-		markFailed(failed, err)
-	}
-	// One pointer update per group of this push.
-	type groupKey struct{ pk, group string }
+
+	// One pointer update per group of this push, for the messages that were stored.
 	groups := map[groupKey][]*outgoing{}
 	var order []groupKey
 	for _, o := range outs {
@@ -342,14 +397,40 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 		members := groups[k]
 		if err := q.touchGroup(ctx, s, k.pk, k.group, members[0].groupVis, members[len(members)-1].ttl); err != nil {
 			for _, o := range members {
-				o.err = err
-			}
-			if firstErr == nil {
-				firstErr = err
+				if q.unstore(ctx, s, o) {
+					fail(o, err)
+				}
 			}
 		}
 	}
 	return firstErr
+}
+
+// unstore deletes a message whose group could not be offered, so that a push reported as
+// failed leaves nothing behind. It reports false when the message cannot be taken back
+// because a consumer has claimed it already (the group was offered by an earlier push): it is
+// then delivered, and the push counts as done.
+func (q *DynamoDBQueue) unstore(ctx context.Context, s *settings, o *outgoing) bool {
+	_, err := q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(o.pk, o.sk),
+		ConditionExpression: aws.String("attribute_not_exists(tok)"),
+	})
+	if isConditionFailed(err) {
+		return false
+	}
+	if err == nil && len(o.chunks) > 0 {
+		reqs := make([]types.WriteRequest, len(o.chunks))
+		for i, c := range o.chunks {
+			reqs[i] = deleteReq(str(c.PutRequest.Item[attrPK]), str(c.PutRequest.Item[attrSK]))
+		}
+		_, err = q.batchWrite(ctx, s.table, reqs)
+	}
+	if err != nil {
+		s.logger.WarnContext(ctx, "dynamodbqueue: a message of a failed push may stay stored until its TTL",
+			"message_id", o.msg.MessageId, "error", err)
+	}
+	return true
 }
 
 // touchGroup makes sure a group's lock item exists and offers the group to polls. It keeps a

@@ -42,7 +42,7 @@ var (
 	// The claim of a group's lock item.
 	matchGroupClaim = bodyHas(`"vis = :old"`, "!rc = if_not_exists")
 	// The claim of the head message of a group that is held.
-	matchHeadClaim = bodyHas(`"attribute_exists(PK)"`, "rc = if_not_exists")
+	matchHeadClaim = bodyHas(`attribute_exists(PK) AND (attribute_not_exists(tok)`, "rc = if_not_exists")
 	// The push's update of a group's lock item.
 	matchTouchGroup = bodyHas("if_not_exists(vis, :vis)")
 	// A visibility change or the release of a group, conditional on the claim token.

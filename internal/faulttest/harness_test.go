@@ -81,10 +81,6 @@ func seedFor(t *testing.T, def uint64) uint64 {
 }
 
 // faults returns the standard fault mix: every kind on every operation, scaled by f.
-//
-// Partial batches (Unprocessed) spare batches that hold grouped messages ("grp" attributes):
-// they would break group order, a known bug (TestKnownBugPartialBatchBreaksGroupOrder). Drop
-// that Match once the bug is fixed.
 func faults(f float64) []faultproxy.Rule {
 	return []faultproxy.Rule{
 		{Kind: faultproxy.ProvisionedThroughputExceeded, Probability: 0.03 * f},
@@ -92,7 +88,7 @@ func faults(f float64) []faultproxy.Rule {
 		{Kind: faultproxy.InternalServerError, Probability: 0.03 * f},
 		{Kind: faultproxy.ConnectionReset, Probability: 0.03 * f},
 		{Kind: faultproxy.DropResponse, Probability: 0.06 * f},
-		{Kind: faultproxy.Unprocessed, Probability: 0.15 * f, Match: bodyHas(`!"grp"`)},
+		{Kind: faultproxy.Unprocessed, Probability: 0.15 * f},
 		{Kind: faultproxy.Latency, Probability: 0.1, Delay: time.Millisecond, MaxDelay: 15 * time.Millisecond},
 	}
 }

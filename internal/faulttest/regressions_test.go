@@ -2,7 +2,6 @@ package faulttest
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -11,25 +10,16 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/faultproxy"
 )
 
-// envKnownBugs makes the tests of known, not yet fixed root-package bugs run (and fail). Without
-// it they skip, so that the suite stays green until the fixes land; then drop the knownBug call.
-const envKnownBugs = "FAULTTEST_KNOWN_BUGS"
+// Regression tests for bugs these fault tests found in the root package, each fixed there.
 
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv(envKnownBugs) == "" {
-		t.Skipf("known root-package bug: %s (run with %s=1 to see this test fail)", what, envKnownBugs)
-	}
-}
-
-// TestKnownBugRetriedHeadClaimCountsTwice: claimGroup (groups.go) claims the head message of a
-// held group with the condition attribute_exists(PK) only. When the response of that claim is
+// TestRegressionRetriedHeadClaimCountsTwice. The bug: claimGroup (groups.go) claimed the head
+// message of a held group with the condition attribute_exists(PK) only (now it also requires
+// a token other than its own). When the response of that claim is
 // lost and the SDK retries it, the condition still holds, so the retry applies the update again
 // and the stored receive count goes up twice for one receive. The next receive then reports
 // ApproximateReceiveCount 3 instead of 2 and, with a dead-letter queue of MaxReceiveCount 2,
 // moves the message to the dead-letter queue on its second receive instead of delivering it.
-func TestKnownBugRetriedHeadClaimCountsTwice(t *testing.T) {
-	knownBug(t, "a retried group head claim counts the receive twice")
+func TestRegressionRetriedHeadClaimCountsTwice(t *testing.T) {
 	t.Parallel()
 	for _, dlq := range []bool{false, true} {
 		name := map[bool]string{false: "receive-count", true: "dead-letter"}[dlq]
@@ -65,14 +55,14 @@ func TestKnownBugRetriedHeadClaimCountsTwice(t *testing.T) {
 	}
 }
 
-// TestKnownBugMixedDedupPushBreaksGroupOrder: PushWithOptions (push.go) writes the messages
+// TestRegressionMixedDedupPushBreaksGroupOrder. The bug (now such groups take the sequential
+// path in call order): PushWithOptions (push.go) wrote the messages
 // without a deduplication ID of one call first (writeBatched, which also offers their group),
 // and only then the messages with one (writeDeduplicated, one by one). When one call pushes
 // [a (with MessageDeduplicationId), b] into the same group, b is stored and its group offered
 // while a is not stored yet, so a concurrent consumer receives b before a: FIFO order broken
 // (a has the smaller sequence number, so it is delivered after b although pushed before it).
-func TestKnownBugMixedDedupPushBreaksGroupOrder(t *testing.T) {
-	knownBug(t, "a push mixing messages with and without deduplication IDs in one group breaks FIFO order")
+func TestRegressionMixedDedupPushBreaksGroupOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1, 3)
 	tn := tenant{queue: "mixed", client: "c"}
@@ -114,15 +104,15 @@ func TestKnownBugMixedDedupPushBreaksGroupOrder(t *testing.T) {
 	}
 }
 
-// TestKnownBugFailedGroupPushLeavesInvisibleMessage: writeBatched (push.go) stores a grouped
+// TestRegressionFailedGroupPushLeavesInvisibleMessage. The bug (now the push takes unclaimed
+// messages back when the group update fails): writeBatched (push.go) stores a grouped
 // message's item and then updates the group's lock item (touchGroup). When that update fails
 // (here: HTTP 500 on every attempt, so DynamoDB certainly did not apply it), the push reports
 // the message as failed, which PushMessages documents as "not stored", but the item stays. If
 // the group had no lock item (a new or drained group), no poll ever offers the message: Count
 // and Stats (as Visible) count it, Peek and ReceiveMessages never return it, until another push
 // to the same group creates the lock, and then the message reported as not stored is delivered.
-func TestKnownBugFailedGroupPushLeavesInvisibleMessage(t *testing.T) {
-	knownBug(t, "a push whose group update fails reports a stored message as not stored, and leaves it undeliverable")
+func TestRegressionFailedGroupPushLeavesInvisibleMessage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1, 3)
 	tn := tenant{queue: "orphans", client: "c"}
@@ -156,7 +146,8 @@ func TestKnownBugFailedGroupPushLeavesInvisibleMessage(t *testing.T) {
 	}
 }
 
-// TestKnownBugPartialBatchBreaksGroupOrder: writeBatched (push.go) writes the messages of one
+// TestRegressionPartialBatchBreaksGroupOrder. The bug (now a group's messages go out in
+// waves, one per group per complete batch): writeBatched (push.go) wrote the messages of one
 // push call with BatchWriteItem, 25 at a time, and retries what DynamoDB leaves unprocessed
 // (batchWrite, batch.go). DynamoDB may process any part of a batch and return the rest as
 // UnprocessedItems (it does under throttling), so a later message of a group can be stored
@@ -165,8 +156,7 @@ func TestKnownBugFailedGroupPushLeavesInvisibleMessage(t *testing.T) {
 // and receives it first: FIFO order broken. Here m1 and m2 are pushed in one call to a group
 // whose m0 is held; DynamoDB (the Unprocessed fault) stores m2 and leaves m1 for the retry; m0 is
 // deleted; the next receive returns m2 before m1.
-func TestKnownBugPartialBatchBreaksGroupOrder(t *testing.T) {
-	knownBug(t, "a partially processed batch lets a later message of an active group out before an earlier one")
+func TestRegressionPartialBatchBreaksGroupOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1, 3)
 	tn := tenant{queue: "partial", client: "c"}
