@@ -167,8 +167,16 @@ func TestDelayPerMessageAndPerQueue(t *testing.T) {
 
 func TestMessageGroupsStrictOrderOneInFlight(t *testing.T) {
 	t.Parallel()
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			t.Parallel()
+			testGroupsStrictOrder(t, newQueue(t, "groups", "c").UseShards(shards))
+		})
+	}
+}
+
+func testGroupsStrictOrder(t *testing.T, q *dynamodbqueue.DynamoDBQueue) {
 	ctx := ctxT(t)
-	q := newQueue(t, "groups", "c")
 	const perGroup = 6
 	groups := []string{"g1", "g2", "g3"}
 	for _, g := range groups {
