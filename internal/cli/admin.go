@@ -157,7 +157,7 @@ func (a *app) dlqCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 	}
 	dlq.addLocation(cmd.PersistentFlags())
-	cmd.PersistentFlags().IntVar(&dlq.maxReceives, "max-receives", 1, "the dead-letter queue's MaxReceiveCount (1..1000; informational here)")
+	cmd.PersistentFlags().IntVar(&dlq.maxReceives, "max-receives", 1, "MaxReceiveCount of the queue (1..1000); list and redrive do not need it, it is accepted\nso that one set of dead-letter flags works with receive too")
 	var maxList int
 	list := &cobra.Command{
 		Use:     "list",
