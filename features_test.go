@@ -435,3 +435,29 @@ func TestShardedQueueNoLossNoDuplicateOrderPerShard(t *testing.T) {
 		}
 	}
 }
+
+func TestProducersCannotFakeDeliveryAttributes(t *testing.T) {
+	t.Parallel()
+	q := newQueue(t, "spoof", "c")
+	push(t, q, events.SQSMessage{Body: "x", Attributes: map[string]string{
+		dynamodbqueue.AttributeApproximateReceiveCount:          "7",
+		dynamodbqueue.AttributeApproximateFirstReceiveTimestamp: "1",
+		dynamodbqueue.AttributeDeadLetterSource:                 "other|tenant|0",
+	}})
+	peeked, err := q.Peek(ctxT(t), 1)
+	if err != nil || len(peeked) != 1 {
+		t.Fatal(err)
+	}
+	for _, k := range []string{dynamodbqueue.AttributeApproximateReceiveCount, dynamodbqueue.AttributeDeadLetterSource} {
+		if v, ok := peeked[0].Attributes[k]; ok {
+			t.Fatalf("peeked message carries producer-supplied %s=%q", k, v)
+		}
+	}
+	got := mustPoll(t, q, time.Minute, 1)
+	if rc := got[0].Attributes[dynamodbqueue.AttributeApproximateReceiveCount]; rc != "1" {
+		t.Fatalf("receive count %q, want 1", rc)
+	}
+	if _, ok := got[0].Attributes[dynamodbqueue.AttributeDeadLetterSource]; ok {
+		t.Fatal("fake dead-letter source delivered")
+	}
+}

@@ -40,6 +40,12 @@ const (
 	AttributeDeadLetterSource = "DeadLetterSourceQueue"
 )
 
+// deliveryAttributes are set by the queue when it delivers a message; a push drops them, so a
+// producer cannot fake a receive count or a dead-letter origin.
+var deliveryAttributes = []string{
+	AttributeApproximateReceiveCount, AttributeApproximateFirstReceiveTimestamp, AttributeDeadLetterSource,
+}
+
 // MaxTTL bounds the retention a push accepts.
 const MaxTTL = 10 * 365 * 24 * time.Hour
 
@@ -205,6 +211,10 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	m.Attributes = make(map[string]string, len(in.Attributes)+1)
 	for k, v := range in.Attributes {
 		m.Attributes[k] = v
+	}
+	// Attributes the queue sets on delivery cannot be supplied by a producer.
+	for _, name := range deliveryAttributes {
+		delete(m.Attributes, name)
 	}
 	if v, ok := m.Attributes[AttributeDelaySeconds]; ok {
 		secs, err := strconv.Atoi(v)

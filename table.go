@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +78,11 @@ func (q *DynamoDBQueue) CreateQueueTable(ctx context.Context) (created bool, err
 	}
 	if err := q.enableTTL(ctx, s); err != nil {
 		if errors.Is(err, ErrTTLNotEnabled) {
-			s.logger.WarnContext(ctx, "dynamodbqueue: table created without automatic expiry", "table", s.table, "error", err)
+			level := slog.LevelWarn
+			if !created {
+				level = slog.LevelDebug // warned when it was created; an idempotent re-run stays quiet
+			}
+			s.logger.Log(ctx, level, "dynamodbqueue: table has no automatic expiry", "table", s.table, "error", err)
 			return created, nil
 		}
 		return created, err

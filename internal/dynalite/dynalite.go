@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,14 +284,24 @@ func start(ctx context.Context, opts Options, detached bool) (*Server, error) {
 		}
 		cmd.Stdout, cmd.Stderr = w, w // the same writer: exec serialises writes
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start dynalite: %w", err)
-	}
 	s := &Server{cmd: cmd, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), exited: make(chan struct{})}
+	// Linux sends the parent-death signal (procAttr) when the *thread* that started the child
+	// exits, not the process. Start and wait on a locked thread that lives as long as the child,
+	// so the Go runtime retiring an idle thread can never kill the server.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine, after the child
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		s.waitErr = cmd.Wait()
 		close(s.exited)
 	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start dynalite: %w", err)
+	}
 	if err := waitReady(ctx, s, listening); err != nil {
 		_ = s.Stop()
 		if out := tail.String(); out != "" {

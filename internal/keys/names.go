@@ -29,7 +29,7 @@ func ValidateName(kind, s string) error {
 	}
 	for i := 0; i < len(s); i++ {
 		if !nameChar(s[i]) {
-			return fmt.Errorf("%w: %s %q has character %q at %d; allowed are A-Z a-z 0-9 _ . -", ErrInvalidName, kind, s, s[i], i)
+			return fmt.Errorf("%w: %s %q has character %q at %d; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, kind, s, s[i], i)
 		}
 	}
 	return nil
