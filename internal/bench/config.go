@@ -79,6 +79,10 @@ type Config struct {
 	// Rounds of the throughput workload (3): the floor and the queue run alternately this
 	// often, and the median round of each is reported.
 	Rounds int `json:"rounds"`
+	// FloorIndex gives the floor's table the queue's local secondary index (the put adds an
+	// entry, the claim changes its key, the delete removes it), to separate the cost of the
+	// index from that of the queue's logic. The targets are judged against the plain floor.
+	FloorIndex bool `json:"floor_index,omitempty"`
 	// Shards is passed to UseShards for the throughput and tenants queues (1).
 	Shards int `json:"shards"`
 

@@ -84,7 +84,7 @@ func (e *env) latency(ctx context.Context, shared bool) (*Result, error) {
 						_ = bar.Add(1)
 					}
 				}
-				if _, err := consumer.DeleteMessages(cctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil && cctx.Err() == nil {
+				if _, err := consumer.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil {
 					return fmt.Errorf("delete: %w", err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -83,6 +84,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	}
 
 	var runErr error
+	defer func() {
+		if runErr != nil && e.serverLog != "" {
+			fmt.Fprintf(cfg.Progress, "bench: dynalite's output is in %s\n", e.serverLog)
+		}
+	}()
 	for _, s := range steps {
 		wctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 		rs, err := s.fn(wctx)
@@ -173,6 +179,8 @@ type env struct {
 	table      string
 	dropQueue  bool
 	runID      string
+	serverPID  int    // dynalite's pid when the run started it, else 0
+	serverLog  string // its output
 	httpClient *awshttp.BuildableClient
 }
 
@@ -197,11 +205,14 @@ func (e *env) connect(ctx context.Context) (stop func(), err error) {
 		return stop, nil
 	case e.cfg.Endpoint == "":
 		fmt.Fprintln(e.cfg.Progress, "bench: starting a private dynalite (set an endpoint to use a running one)")
-		srv, err := startDynalite(ctx)
+		logPath := filepath.Join(os.TempDir(), "ddbq-bench-dynalite-"+e.runID+".log")
+		srv, err := startDynalite(ctx, logPath)
 		if err != nil {
 			return nil, err
 		}
+		e.serverLog = logPath
 		e.cfg.Endpoint = srv.Endpoint()
+		e.serverPID = srv.PID()
 		stop = func() {
 			if err := srv.Stop(); err != nil {
 				fmt.Fprintf(e.cfg.Progress, "bench: stopping dynalite (pid %d): %v\n", srv.PID(), err)
@@ -214,7 +225,8 @@ func (e *env) connect(ctx context.Context) (stop func(), err error) {
 	return stop, nil
 }
 
-func startDynalite(ctx context.Context) (*dynalite.Server, error) {
+// startDynalite installs (if need be) and starts a private dynalite, with its output in logPath.
+func startDynalite(ctx context.Context, logPath string) (*dynalite.Server, error) {
 	root, err := dynalite.FindRepoRoot()
 	if err != nil {
 		return nil, fmt.Errorf("bench: no endpoint given and cannot start dynalite outside the repository: %w", err)
@@ -225,7 +237,16 @@ func startDynalite(ctx context.Context) (*dynalite.Server, error) {
 	if err := dynalite.Install(ictx, dir); err != nil {
 		return nil, err
 	}
-	return dynalite.Start(ictx, dynalite.Options{Dir: dir})
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	// Left open: the server's output is copied into it until the server stops (a few bytes).
+	srv, err := dynalite.Start(ictx, dynalite.Options{Dir: dir, Log: log})
+	if err != nil {
+		log.Close()
+	}
+	return srv, err
 }
 
 // client returns a DynamoDB client metered by a new Meter with the given index model.
@@ -305,9 +326,10 @@ func (e *env) bar(total int, desc string) *progressbar.ProgressBar {
 	)
 }
 
-// createPlainTable creates a table with key PK/SK and no index (the floor's table).
-func createPlainTable(ctx context.Context, api *dynamodb.Client, table string) error {
-	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+// createPlainTable creates a table with key PK/SK and no index (the floor's table), or with
+// withIndex a local secondary index "vis" like the queue's.
+func createPlainTable(ctx context.Context, api *dynamodb.Client, table string, withIndex ...bool) error {
+	in := &dynamodb.CreateTableInput{
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
@@ -318,7 +340,20 @@ func createPlainTable(ctx context.Context, api *dynamodb.Client, table string) e
 			{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String("SK"), KeyType: types.KeyTypeRange},
 		},
-	})
+	}
+	if len(withIndex) > 0 && withIndex[0] {
+		in.AttributeDefinitions = append(in.AttributeDefinitions,
+			types.AttributeDefinition{AttributeName: aws.String("vis"), AttributeType: types.ScalarAttributeTypeS})
+		in.LocalSecondaryIndexes = []types.LocalSecondaryIndex{{
+			IndexName: aws.String("vis"),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("vis"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}}
+	}
+	_, err := api.CreateTable(ctx, in)
 	if err != nil {
 		return err
 	}

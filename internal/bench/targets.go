@@ -36,6 +36,19 @@ func CheckTargets(results []*Result) []Target {
 			Got:  fmt.Sprintf("%.0f%% (%.0f vs %.0f msg/s)", ratio*100, tp.MsgsPerSec, floor.MsgsPerSec),
 			Met:  ratio >= TargetFloorRatio,
 		})
+		fc, qc := floor.Figures["server_cpu_ms_per_msg"], tp.Figures["server_cpu_ms_per_msg"]
+		if fc > 0 && qc > 0 {
+			// dynalite is one single-threaded process: the server CPU per message bounds
+			// msgs/s, and unlike msgs/s it does not depend on what else the machine runs.
+			cpuRatio := fc / qc
+			tp.figure("server_cpu_ratio_to_floor", cpuRatio)
+			out = append(out, Target{
+				Name: "  same, by dynalite CPU per message (floor / queue)",
+				Want: fmt.Sprintf(">= %.0f%%", TargetFloorRatio*100),
+				Got:  fmt.Sprintf("%.0f%% (%.3f vs %.3f ms/msg)", cpuRatio*100, fc, qc),
+				Met:  cpuRatio >= TargetFloorRatio,
+			})
+		}
 	}
 
 	hol := func(k int) *Result {

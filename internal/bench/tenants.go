@@ -47,6 +47,7 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	var producersDone atomic.Bool
 	var lastDone atomic.Int64
 	before := meter.Snapshot()
+	cpu := e.cpuStart()
 	start := time.Now()
 
 	var prod errgroup.Group
@@ -148,6 +149,7 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	}
 	r.MsgsPerSec = float64(led.unique.Load()) / r.Seconds
 	r.setUsage(meter.Snapshot().Sub(before))
+	cpu.stop(r)
 	r.figure("tenants", float64(c.Tenants))
 	r.figure("polls", float64(polls.Load()))
 	r.figure("empty_polls", float64(emptyPolls.Load()))

@@ -35,6 +35,7 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	led := newLedger(n)
 	bar := e.bar(n, "throughput (queue)")
 	before := meter.Snapshot()
+	cpu := e.cpuStart()
 	start := time.Now()
 	var lastDone atomic.Int64 // unix nanos of the delete that completed the set
 	var producersDone atomic.Bool
@@ -119,6 +120,7 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	}
 	r.MsgsPerSec = float64(int(led.unique.Load())) / r.Seconds
 	r.setUsage(meter.Snapshot().Sub(before))
+	cpu.stop(r)
 	r.figure("shards", float64(c.Shards))
 	if b := led.bad.Load(); b > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d received bodies did not parse", b))
@@ -151,10 +153,14 @@ func warmUp(ctx context.Context, q *dynamodbqueue.DynamoDBQueue) error {
 // between consumers: it is the best this request mix can do on the endpoint.
 func (e *env) runFloor(ctx context.Context) (*Result, error) {
 	c := e.cfg
-	api, meter := e.client(nil)
+	var index *IndexModel
 	table := e.table + "-floor"
+	if c.FloorIndex {
+		index, table = QueueIndex, e.table+"-floorlsi"
+	}
+	api, meter := e.client(index)
 	setup := e.plainClient()
-	if err := createPlainTable(ctx, setup, table); err != nil {
+	if err := createPlainTable(ctx, setup, table, c.FloorIndex); err != nil {
 		return nil, fmt.Errorf("create floor table: %w", err)
 	}
 	defer dropPlainTable(setup, table)
@@ -172,6 +178,7 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	before := meter.Snapshot()
+	cpu := e.cpuStart()
 	start := time.Now()
 
 	var prod errgroup.Group
@@ -186,6 +193,9 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 						"SK":   &types.AttributeValueMemberS{Value: fmt.Sprintf("m#%016x%08d", time.Now().UnixNano(), id)},
 						"body": &types.AttributeValueMemberS{Value: Body("fl", id, c.BodySize)},
 					}}}
+					if c.FloorIndex {
+						reqs[i].PutRequest.Item["vis"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("%016x", time.Now().UnixNano())}
+					}
 				}
 				if err := floorBatchWrite(ctx, api, table, reqs); err != nil {
 					return err
@@ -227,7 +237,7 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 					continue
 				}
 				idle, idleSince = 5*time.Millisecond, time.Time{}
-				if err := floorClaimDelete(ctx, api, table, out.Items, led, bar); err != nil {
+				if err := floorClaimDelete(ctx, api, table, out.Items, c.FloorIndex, led, bar); err != nil {
 					return err
 				}
 				if led.unique.Load() == int64(n) {
@@ -252,13 +262,18 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 	if t := lastDone.Load(); t != 0 {
 		end = time.Unix(0, t)
 	}
+	name := "throughput (floor: bare SDK request mix, no index)"
+	if c.FloorIndex {
+		name = "throughput (floor with the queue's LSI: put, key-changing claim, delete)"
+	}
 	r := &Result{
-		Workload: WorkloadFloor, Name: "throughput (floor: bare SDK request mix, no index)", Unit: "msg", Units: n,
+		Workload: WorkloadFloor, Name: name, Unit: "msg", Units: n,
 		Messages: n, Producers: c.Producers, Consumers: c.Consumers, BodySize: c.BodySize,
 		Seconds: end.Sub(start).Seconds(), Lost: led.lost(), Duplicates: int(led.dups.Load()),
 	}
 	r.MsgsPerSec = float64(int(led.unique.Load())) / r.Seconds
 	r.setUsage(meter.Snapshot().Sub(before))
+	cpu.stop(r)
 	return r, nil
 }
 
@@ -285,7 +300,7 @@ func floorBatchWrite(ctx context.Context, api *dynamodb.Client, table string, re
 
 // floorClaimDelete claims each item with a conditional UpdateItem and then deletes it with a
 // conditional DeleteItem on the claim token: 16 requests in flight at most, as the queue.
-func floorClaimDelete(ctx context.Context, api *dynamodb.Client, table string, items []map[string]types.AttributeValue, led *ledger, bar interface{ Add(int) error }) error {
+func floorClaimDelete(ctx context.Context, api *dynamodb.Client, table string, items []map[string]types.AttributeValue, moveIndex bool, led *ledger, bar interface{ Add(int) error }) error {
 	toks := make([]string, len(items))
 	claimed := make([]bool, len(items))
 	var g errgroup.Group
@@ -293,13 +308,18 @@ func floorClaimDelete(ctx context.Context, api *dynamodb.Client, table string, i
 	for i, it := range items {
 		g.Go(func() error {
 			toks[i] = handle.NewToken()
-			_, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			in := &dynamodb.UpdateItemInput{
 				TableName:                 aws.String(table),
 				Key:                       map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]},
 				ConditionExpression:       aws.String("attribute_not_exists(tok)"),
 				UpdateExpression:          aws.String("SET tok = :tok"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":tok": &types.AttributeValueMemberS{Value: toks[i]}},
-			})
+			}
+			if moveIndex { // hide the item as the queue's claim does: its index key changes
+				in.UpdateExpression = aws.String("SET tok = :tok, vis = :vis")
+				in.ExpressionAttributeValues[":vis"] = &types.AttributeValueMemberS{Value: "z" + toks[i]}
+			}
+			_, err := api.UpdateItem(ctx, in)
 			var ccf *types.ConditionalCheckFailedException
 			if errors.As(err, &ccf) {
 				return nil

@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&cfg.BatchSize, "batch-size", d.BatchSize, "messages per push")
 	flag.IntVar(&cfg.ReceiveBatch, "receive-batch", d.ReceiveBatch, "max messages per receive")
 	flag.IntVar(&cfg.Rounds, "rounds", d.Rounds, "throughput: floor and queue rounds, median reported")
+	flag.BoolVar(&cfg.FloorIndex, "floor-index", false, "throughput: give the floor's table the queue's LSI")
 	flag.IntVar(&cfg.Shards, "shards", d.Shards, "UseShards for throughput and tenants")
 	flag.StringVar(&inFlight, "in-flight", "0,1k,10k", "head-of-line K values")
 	flag.IntVar(&cfg.Polls, "polls", d.Polls, "timed polls per K")
