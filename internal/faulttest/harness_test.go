@@ -14,7 +14,7 @@
 //     started).
 //
 // Other tests kill consumers: goroutines that stop holding messages, and OS processes (this
-// test binary re-executed in a child mode, see TestHelperProcess) killed with SIGKILL.
+// test binary re-executed in a child mode, see runChildIfAsked) killed with SIGKILL.
 //
 // The TestKnownBug* tests demonstrate bugs of the root package that are not fixed yet. They
 // skip unless FAULTTEST_KNOWN_BUGS=1, which makes them fail:
@@ -59,7 +59,10 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	runChildIfAsked()
+	testenv.Main(m)
+}
 
 // envSeed overrides the fault seed of every test.
 const envSeed = "FAULT_SEED"

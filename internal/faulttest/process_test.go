@@ -24,7 +24,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/faultproxy"
 )
 
-// Environment of a child consumer process (TestHelperProcess).
+// Environment of a child consumer process (runChildIfAsked).
 const (
 	envChild     = "FAULTTEST_CHILD" // mode: gated, free or hold
 	envEndpoint  = "FAULTTEST_ENDPOINT"
@@ -38,8 +38,8 @@ const (
 	childMaxLife = 90 * time.Second
 )
 
-// TestHelperProcess is not a test: it is the consumer process that the process tests start by
-// running this test binary again with FAULTTEST_CHILD set. It talks on stdout, one line per event:
+// runChildIfAsked turns this test binary into the consumer process that the process tests
+// start by running it again with FAULTTEST_CHILD set (TestMain calls it first). It talks on stdout, one line per event:
 //
 //	ready                    set up, waiting for "start" on stdin (hold mode)
 //	recv <body> <count>      received a message (count: ApproximateReceiveCount)
@@ -52,12 +52,10 @@ const (
 // Modes: "gated" receives a batch, then deletes one message per "go" line on stdin; "free"
 // receives and deletes on its own; "hold" starts on "start" and receives without deleting.
 // It exits when stdin closes (and after 90 s at most), or dies by the parent's SIGKILL.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(envChild)
-	if mode == "" {
-		t.Skip("helper process for the process tests; runs only when started by them")
+func runChildIfAsked() {
+	if mode := os.Getenv(envChild); mode != "" {
+		os.Exit(childMain(mode))
 	}
-	os.Exit(childMain(mode))
 }
 
 var stdoutMu sync.Mutex
@@ -162,7 +160,7 @@ type child struct {
 // startChild runs this test binary as a consumer of tn in the given mode, through the proxy.
 func startChild(t *testing.T, e *env, name, mode string, tn tenant, vt time.Duration, batch int, work time.Duration, attempts int) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1") // TestMain runs the child
 	cmd.Env = append(os.Environ(),
 		envChild+"="+mode, envEndpoint+"="+e.proxy.URL(), envTable+"="+e.table,
 		envQueue+"="+tn.queue, envClient+"="+tn.client, envVT+"="+vt.String(),
