@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -221,5 +222,29 @@ func TestRunSmoke(t *testing.T) {
 				t.Errorf("claim WCU per message %v, want 3 (1 table + 2 index)", got)
 			}
 		}
+	}
+}
+
+// TestFloorWithIndex runs only the floor, on a table with the queue's index: the meter must
+// then count the index units of the put, the key-changing claim and the delete (1 + 2 + 1).
+func TestFloorWithIndex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Endpoint: testenv.Endpoint(t), Table: testenv.TableName(t), Workloads: []string{WorkloadFloor},
+		FloorIndex: true, Messages: 20, Rounds: 1, Producers: 1, Consumers: 2, Progress: io.Discard,
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Workload != WorkloadFloor {
+		t.Fatalf("results: %+v", rep.Results)
+	}
+	r := rep.Results[0]
+	if r.Lost != 0 || r.Per(r.Total.IndexWCU) != 4 || r.Per(r.Total.WCU) != 3 {
+		t.Fatalf("floor with index: lost %d, index WCU/msg %v, table WCU/msg %v", r.Lost, r.Per(r.Total.IndexWCU), r.Per(r.Total.WCU))
 	}
 }
