@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -56,5 +58,33 @@ func TestSummarize(t *testing.T) {
 	}
 	if r.summary() != want {
 		t.Fatalf("recorder summary = %+v", r.summary())
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	if _, ok := processCPU(0); ok {
+		t.Error("pid 0 reported")
+	}
+	if _, ok := processCPU(1 << 30); ok {
+		t.Error("missing pid reported")
+	}
+	// Burn a little CPU so that this process has used at least one clock tick.
+	deadline := time.Now().Add(30 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		_ = x * x
+	}
+	if d, ok := processCPU(os.Getpid()); runtime.GOOS == "linux" && (!ok || d <= 0) {
+		t.Errorf("processCPU(self) = %v, %v", d, ok)
+	}
+	if selfCPU() <= 0 {
+		t.Error("selfCPU = 0")
+	}
+	r := &Result{Unit: "msg", Units: 10}
+	cpuMark{}.stop(r)
+	if _, ok := r.Figures["client_cpu_ms_per_msg"]; !ok {
+		t.Error("no client CPU figure")
+	}
+	if _, ok := r.Figures["server_cpu_ms_per_msg"]; ok {
+		t.Error("server CPU figure without a server")
 	}
 }
