@@ -67,7 +67,7 @@ func (q *DynamoDBQueue) batchGet(ctx context.Context, table string, keyList []ma
 	found := make(map[string]map[string]types.AttributeValue, len(keyList))
 	for start := 0; start < len(keyList); start += maxBatchGet {
 		pending := keyList[start:min(start+maxBatchGet, len(keyList))]
-		for attempt := 0; len(pending) > 0; attempt++ {
+		for attempt := 0; len(pending) > 0; {
 			out, err := q.core.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 				RequestItems: map[string]types.KeysAndAttributes{table: {Keys: pending, ConsistentRead: aws.Bool(true)}},
 			})
@@ -81,12 +81,18 @@ func (q *DynamoDBQueue) batchGet(ctx context.Context, table string, keyList []ma
 			if len(pending) == 0 {
 				break
 			}
+			if len(out.Responses[table]) > 0 {
+				// A response cut at its size limit (16 MB on AWS, less on some local
+				// servers) made progress: ask for the rest at once, no backoff.
+				continue
+			}
 			if attempt == maxUnprocessedRetries {
 				return nil, fmt.Errorf("dynamodbqueue: BatchGetItem on table %q: %d %w", table, len(pending), errUnprocessed)
 			}
 			if err := sleep(ctx, backoff(attempt)); err != nil {
 				return nil, err
 			}
+			attempt++
 		}
 	}
 	return found, nil

@@ -172,7 +172,7 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 		return nil, invalidArg("max %d, must be 1..%d", max, MaxReceiveMessages)
 	}
 	now := q.core.now()
-	var cands []candidate
+	var cands []*candidate
 	for shard := 0; shard < s.shards && len(cands) < max; shard++ {
 		p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
 			TableName:              aws.String(s.table),
@@ -204,7 +204,7 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 					}
 					r = *head
 				}
-				c := candidate{rec: r}
+				c := &candidate{rec: r}
 				if r.Chunks > 0 {
 					c.chunk, c.msg = &c.rec, &events.SQSMessage{}
 				} else if c.msg, err = q.toMessage(r, r.Event, ""); err != nil {

@@ -195,7 +195,11 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 	var startKey map[string]types.AttributeValue
 	var expired []types.WriteRequest
 	defer func() { q.dropExpired(ctx, s, expired) }()
+	lost := 0
+	defer func() { q.core.adaptSpread(lost) }()
 	for len(out) < want {
+		need := want - len(out)
+		spread := int(q.core.spread.Load())
 		now := q.core.now()
 		resp, err := q.core.api.Query(ctx, &dynamodb.QueryInput{
 			TableName:              aws.String(s.table),
@@ -205,33 +209,50 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 				":pk": avS(pk), ":now": avS(keys.VisBound(now)),
 			},
 			ScanIndexForward:  aws.Bool(s.order == FIFO),
-			Limit:             aws.Int32(int32(want - len(out))),
+			Limit:             aws.Int32(int32(min(need*spread, MaxReceiveMessages))),
 			ExclusiveStartKey: startKey,
 		})
 		if err != nil {
 			return out, wrapAPI("Query", s.table, err)
 		}
-		cands := make([]candidate, 0, len(resp.Items))
+		pool := make([]candidate, 0, len(resp.Items))
 		for _, item := range resp.Items {
 			r := decodeRecord(item)
 			if r.expired(now) {
 				expired = append(expired, q.deleteRequests(r)...)
 				continue
 			}
-			cands = append(cands, candidate{rec: r})
+			pool = append(pool, candidate{rec: r})
 		}
 		if err := ctx.Err(); err != nil {
 			return out, err // nothing claimed from this page yet
 		}
-		q.claimAndFetch(ctx, s, cands, vt, now)
+		// Claim need candidates; each one lost to another consumer is replaced by the next
+		// unclaimed one of the page.
+		order := claimOrder(len(pool), need, spread)
+		claimed, pos := 0, 0
 		var firstErr error
-		for i := range cands {
-			c := &cands[i]
-			if c.err != nil && firstErr == nil {
-				firstErr = c.err
+		for pos < len(order) && claimed < need && firstErr == nil {
+			batch := make([]*candidate, min(need-claimed, len(order)-pos))
+			for i := range batch {
+				batch[i] = &pool[order[pos+i]]
 			}
-			if c.msg != nil {
-				out = append(out, *c.msg)
+			pos += len(batch)
+			q.claimAndFetch(ctx, s, batch, vt, now)
+			for _, c := range batch {
+				switch {
+				case c.err != nil && firstErr == nil:
+					firstErr = c.err
+				case c.msg != nil:
+					claimed++
+				case c.err == nil:
+					lost++
+				}
+			}
+		}
+		for i := range pool { // in index order, whatever order they were claimed in
+			if pool[i].msg != nil {
+				out = append(out, *pool[i].msg)
 			}
 		}
 		if firstErr != nil {
@@ -245,6 +266,54 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 	return out, nil
 }
 
+// Contention between consumers of one shard. Every consumer's query returns the same head of
+// the ready index, so consumers that claim it in order collide, and all but one lose each
+// race (a wasted, billed write). The spread is how many times more candidates than it needs a
+// consumer reads; it claims a random subset of them, keeping the rest as replacements. It
+// doubles after a pass that lost races and shrinks by one after a pass that lost none, so a
+// lone consumer stays at 1 and keeps strict order; contending consumers trade a little order
+// (which they never had between them) for fewer collisions.
+const maxSpread = 8
+
+// adaptSpread updates the spread after a pass that lost `lost` claims. Races between
+// concurrent updates only blur the adaptation.
+func (c *core) adaptSpread(lost int) {
+	cur := c.spread.Load()
+	switch {
+	case lost > 0 && cur < maxSpread:
+		c.spread.Store(min(cur*2, maxSpread))
+	case lost == 0 && cur > 1:
+		c.spread.Store(cur - 1)
+	}
+}
+
+// claimOrder returns the order in which to try n candidates when need are wanted: with a
+// spread of 1 (or no surplus) the index order; otherwise a random need of them, in index
+// order, then the rest in index order as replacements.
+func claimOrder(n, need, spread int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if spread <= 1 || n <= need {
+		return order
+	}
+	picked := make([]bool, n)
+	for _, i := range rand.Perm(n)[:need] {
+		picked[i] = true
+	}
+	k := 0
+	for _, first := range []bool{true, false} {
+		for i := 0; i < n; i++ {
+			if picked[i] == first {
+				order[k] = i
+				k++
+			}
+		}
+	}
+	return order
+}
+
 // claimTimeout bounds the claim writes and body reads of one page, which run on after the
 // caller's context ends (see claimAndFetch).
 const claimTimeout = 30 * time.Second
@@ -253,15 +322,15 @@ const claimTimeout = 30 * time.Second
 // when ctx ends: a claim already sent may be applied by DynamoDB, and abandoning it would hide
 // a message that nobody holds for a whole visibility timeout. Finishing the page (bounded by
 // claimTimeout) lets the caller return every message it claimed.
-func (q *DynamoDBQueue) claimAndFetch(ctx context.Context, s *settings, cands []candidate, vt time.Duration, now time.Time) {
+func (q *DynamoDBQueue) claimAndFetch(ctx context.Context, s *settings, cands []*candidate, vt time.Duration, now time.Time) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 	defer cancel()
 	q.claimAll(wctx, s, cands, vt, now)
 	if err := q.fetchBodies(wctx, s, cands); err != nil {
 		// The small messages of the page are fine; give the large ones back at once.
 		var release []string
-		for i := range cands {
-			if c := &cands[i]; c.chunk != nil && c.msg != nil {
+		for _, c := range cands {
+			if c.chunk != nil && c.msg != nil {
 				release = append(release, c.msg.ReceiptHandle)
 				c.msg, c.err = nil, err
 			}
@@ -285,9 +354,9 @@ func (q *DynamoDBQueue) releaseHandles(ctx context.Context, s *settings, hs []st
 }
 
 // claimAll claims the candidates concurrently; results stay in candidate order.
-func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []candidate, vt time.Duration, now time.Time) {
+func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []*candidate, vt time.Duration, now time.Time) {
 	parallel(len(cands), claimConcurrency, func(i int) {
-		c := &cands[i]
+		c := cands[i]
 		if keys.IsMessageSK(c.rec.SK) {
 			c.msg, c.chunk, c.err = q.claimMessage(ctx, s, c.rec, vt, now)
 		} else {
@@ -427,7 +496,7 @@ func (q *DynamoDBQueue) toMessage(r record, event []byte, receiptHandle string) 
 // fetchBodies reads the chunks of every claimed large message in one batch and assembles them.
 // A message whose chunks are missing or malformed gets its own error; an error returned means
 // the read itself failed.
-func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []candidate) error {
+func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []*candidate) error {
 	var keyList []map[string]types.AttributeValue
 	for _, c := range cands {
 		if c.chunk != nil {
@@ -441,8 +510,7 @@ func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []ca
 	if err != nil {
 		return err
 	}
-	for i := range cands {
-		c := &cands[i]
+	for _, c := range cands {
 		if c.chunk == nil {
 			continue
 		}
