@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -90,4 +93,59 @@ func chunks(ids []int, size int) [][]int {
 		ids = ids[k:]
 	}
 	return out
+}
+
+// stopper ends consumer loops without cancelling a request in flight. dynalite 4.0.0 crashes
+// when a client aborts a request it is still reading (index.js rethrows the request's
+// ECONNRESET "aborted" error), and cancelling the context of a running SDK call does exactly
+// that, so consumers are told to stop and finish their current call instead.
+type stopper struct {
+	done atomic.Bool
+	ch   chan struct{}
+	once sync.Once
+}
+
+func newStopper() *stopper { return &stopper{ch: make(chan struct{})} }
+
+func (s *stopper) stop() { s.once.Do(func() { s.done.Store(true); close(s.ch) }) }
+
+func (s *stopper) stopped() bool { return s.done.Load() }
+
+// sleep waits for d; it returns false early if the stopper stops or ctx ends.
+func (s *stopper) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.ch:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// completion records, once, the moment the last message of a workload was done and the
+// meter's counts then, so that consumers idling until they notice the end are not measured.
+type completion struct {
+	once  sync.Once
+	at    time.Time
+	usage Usage
+}
+
+func (c *completion) mark(m *Meter, st *stopper) {
+	c.once.Do(func() {
+		c.at = time.Now()
+		c.usage = m.Snapshot()
+		st.stop()
+	})
+}
+
+// result returns the end time and usage: the recorded ones, or now if the workload never
+// completed (messages lost).
+func (c *completion) result(m *Meter) (time.Time, Usage) {
+	if c.usage != nil {
+		return c.at, c.usage
+	}
+	return time.Now(), m.Snapshot()
 }

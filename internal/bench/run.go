@@ -85,8 +85,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 
 	var runErr error
 	defer func() {
-		if runErr != nil && e.serverLog != "" {
+		if e.serverLog == "" {
+			return
+		}
+		if runErr != nil {
 			fmt.Fprintf(cfg.Progress, "bench: dynalite's output is in %s\n", e.serverLog)
+		} else {
+			_ = os.Remove(e.serverLog) // only a banner when all went well
 		}
 	}()
 	for _, s := range steps {

@@ -42,10 +42,10 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	led := newLedger(n)
 	var crossTalk, emptyPolls, polls atomic.Int64
 	bar := e.bar(n, "tenants")
-	cctx, stopConsumers := context.WithCancel(ctx)
-	defer stopConsumers()
+	st := newStopper()
+	defer st.stop()
 	var producersDone atomic.Bool
-	var lastDone atomic.Int64
+	var done completion
 	before := meter.Snapshot()
 	cpu := e.cpuStart()
 	start := time.Now()
@@ -70,15 +70,12 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 			t := ci * c.Tenants / c.Consumers
 			var idleSince time.Time
 			emptyRound := true
-			for cctx.Err() == nil {
+			for !st.stopped() {
 				q := qs[t]
-				msgs, err := q.ReceiveMessages(cctx, dynamodbqueue.ReceiveOptions{
+				msgs, err := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
 					MaxMessages: c.ReceiveBatch, VisibilityTimeout: 5 * time.Minute,
 				})
 				if err != nil {
-					if cctx.Err() != nil {
-						return nil
-					}
 					return fmt.Errorf("receive %s: %w", q.ClientID(), err)
 				}
 				polls.Add(1)
@@ -101,8 +98,7 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 					}
 					_ = bar.Add(fresh)
 					if led.unique.Load() == int64(n) {
-						lastDone.CompareAndSwap(0, time.Now().UnixNano())
-						stopConsumers()
+						done.mark(meter, st)
 					}
 				}
 				t = (t + 1) % c.Tenants
@@ -118,8 +114,8 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 					}
 					if emptyRound {
 						// Nothing anywhere: pause like a long poll would instead of spinning.
-						if sleepCtx(cctx, 20*time.Millisecond) != nil {
-							return nil
+						if !st.sleep(ctx, 20*time.Millisecond) {
+							return ctx.Err()
 						}
 					}
 					emptyRound = true
@@ -131,24 +127,21 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	perr := prod.Wait()
 	producersDone.Store(true)
 	if perr != nil {
-		stopConsumers()
+		st.stop()
 	}
 	cerr := cons.Wait()
 	_ = bar.Finish()
 	if err := errors.Join(perr, cerr); err != nil {
 		return nil, err
 	}
-	end := time.Now()
-	if t := lastDone.Load(); t != 0 {
-		end = time.Unix(0, t)
-	}
+	end, usage := done.result(meter)
 	r := &Result{
 		Workload: WorkloadTenants, Name: fmt.Sprintf("tenants (%d queue/client pairs, skewed traffic)", c.Tenants),
 		Unit: "msg", Units: n, Messages: n, Producers: c.Producers, Consumers: c.Consumers, BodySize: c.BodySize,
 		Seconds: end.Sub(start).Seconds(), Lost: led.lost(), Duplicates: int(led.dups.Load()),
 	}
 	r.MsgsPerSec = float64(led.unique.Load()) / r.Seconds
-	r.setUsage(meter.Snapshot().Sub(before))
+	r.setUsage(usage.Sub(before))
 	cpu.stop(r)
 	r.figure("tenants", float64(c.Tenants))
 	r.figure("polls", float64(polls.Load()))

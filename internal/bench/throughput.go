@@ -37,10 +37,10 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	before := meter.Snapshot()
 	cpu := e.cpuStart()
 	start := time.Now()
-	var lastDone atomic.Int64 // unix nanos of the delete that completed the set
+	var done completion
 	var producersDone atomic.Bool
-	cctx, stopConsumers := context.WithCancel(ctx)
-	defer stopConsumers()
+	st := newStopper()
+	defer st.stop()
 
 	var prod errgroup.Group
 	for _, ids := range split(n, c.Producers) {
@@ -58,14 +58,11 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	for range c.Consumers {
 		cons.Go(func() error {
 			idleSince := time.Time{}
-			for cctx.Err() == nil {
-				msgs, err := q.ReceiveMessages(cctx, dynamodbqueue.ReceiveOptions{
-					MaxMessages: c.ReceiveBatch, WaitTime: time.Second, VisibilityTimeout: 5 * time.Minute,
+			for !st.stopped() {
+				msgs, err := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
+					MaxMessages: c.ReceiveBatch, WaitTime: 250 * time.Millisecond, VisibilityTimeout: 5 * time.Minute,
 				})
 				if err != nil {
-					if cctx.Err() != nil {
-						return nil
-					}
 					return fmt.Errorf("receive: %w", err)
 				}
 				if len(msgs) == 0 {
@@ -92,8 +89,7 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 				}
 				_ = bar.Add(fresh)
 				if led.unique.Load() == int64(n) {
-					lastDone.CompareAndSwap(0, time.Now().UnixNano())
-					stopConsumers()
+					done.mark(meter, st)
 				}
 			}
 			return nil
@@ -102,24 +98,21 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	perr := prod.Wait()
 	producersDone.Store(true)
 	if perr != nil {
-		stopConsumers()
+		st.stop()
 	}
 	cerr := cons.Wait()
 	_ = bar.Finish()
 	if err := errors.Join(perr, cerr); err != nil {
 		return nil, err
 	}
-	end := time.Now()
-	if t := lastDone.Load(); t != 0 {
-		end = time.Unix(0, t)
-	}
+	end, usage := done.result(meter)
 	r := &Result{
 		Workload: WorkloadThroughput, Name: "throughput (queue)", Unit: "msg", Units: n,
 		Messages: n, Producers: c.Producers, Consumers: c.Consumers, BodySize: c.BodySize,
 		Seconds: end.Sub(start).Seconds(), Lost: led.lost(), Duplicates: int(led.dups.Load()),
 	}
 	r.MsgsPerSec = float64(int(led.unique.Load())) / r.Seconds
-	r.setUsage(meter.Snapshot().Sub(before))
+	r.setUsage(usage.Sub(before))
 	cpu.stop(r)
 	r.figure("shards", float64(c.Shards))
 	if b := led.bad.Load(); b > 0 {
@@ -173,10 +166,10 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 	bar := e.bar(n, "throughput (floor)")
 	pk := func(i int) string { return fmt.Sprintf("floor|%d", i) }
 	var batchNo atomic.Int64
-	var lastDone atomic.Int64
+	var done completion
 	var producersDone atomic.Bool
-	cctx, stopConsumers := context.WithCancel(ctx)
-	defer stopConsumers()
+	st := newStopper()
+	defer st.stop()
 	before := meter.Snapshot()
 	cpu := e.cpuStart()
 	start := time.Now()
@@ -209,17 +202,14 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 		cons.Go(func() error {
 			idle := 5 * time.Millisecond
 			var idleSince time.Time
-			for cctx.Err() == nil {
-				out, err := api.Query(cctx, &dynamodb.QueryInput{
+			for !st.stopped() {
+				out, err := api.Query(ctx, &dynamodb.QueryInput{
 					TableName:                 aws.String(table),
 					KeyConditionExpression:    aws.String("PK = :pk"),
 					ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk(ci)}},
 					Limit:                     aws.Int32(int32(c.ReceiveBatch)),
 				})
 				if err != nil {
-					if cctx.Err() != nil {
-						return nil
-					}
 					return fmt.Errorf("floor query: %w", err)
 				}
 				if len(out.Items) == 0 {
@@ -230,8 +220,8 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 							return nil
 						}
 					}
-					if sleepCtx(cctx, idle) != nil {
-						return nil
+					if !st.sleep(ctx, idle) {
+						return ctx.Err()
 					}
 					idle = min(idle*2, 100*time.Millisecond)
 					continue
@@ -241,8 +231,7 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 					return err
 				}
 				if led.unique.Load() == int64(n) {
-					lastDone.CompareAndSwap(0, time.Now().UnixNano())
-					stopConsumers()
+					done.mark(meter, st)
 				}
 			}
 			return nil
@@ -251,17 +240,14 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 	perr := prod.Wait()
 	producersDone.Store(true)
 	if perr != nil {
-		stopConsumers()
+		st.stop()
 	}
 	cerr := cons.Wait()
 	_ = bar.Finish()
 	if err := errors.Join(perr, cerr); err != nil {
 		return nil, err
 	}
-	end := time.Now()
-	if t := lastDone.Load(); t != 0 {
-		end = time.Unix(0, t)
-	}
+	end, usage := done.result(meter)
 	name := "throughput (floor: bare SDK request mix, no index)"
 	if c.FloorIndex {
 		name = "throughput (floor with the queue's LSI: put, key-changing claim, delete)"
@@ -272,7 +258,7 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 		Seconds: end.Sub(start).Seconds(), Lost: led.lost(), Duplicates: int(led.dups.Load()),
 	}
 	r.MsgsPerSec = float64(int(led.unique.Load())) / r.Seconds
-	r.setUsage(meter.Snapshot().Sub(before))
+	r.setUsage(usage.Sub(before))
 	cpu.stop(r)
 	return r, nil
 }
