@@ -15,6 +15,10 @@ PID_FILE=$STATE_DIR/dynalite.pid
 EP_FILE=$STATE_DIR/dynalite.endpoint
 LOG_FILE=$STATE_DIR/dynalite.log
 CLI=$INSTALL_DIR/node_modules/dynalite/cli.js
+# The launcher (shared with internal/dynalite) makes tables ACTIVE at once and survives clients
+# that abort requests; it must sit next to node_modules to find dynalite.
+LAUNCHER_SRC=$ROOT/internal/dynalite/server.js
+LAUNCHER=$INSTALL_DIR/server.js
 
 die() { echo "dynalite.sh: $*" >&2; exit 1; }
 
@@ -83,7 +87,8 @@ start() {
   # leaves it alone, and stop can signal its whole process group. Without
   # job control the background job is no group leader, so setsid execs
   # node in place and $! is node's pid.
-  setsid node "$CLI" --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null 8>&- &
+  cmp -s "$LAUNCHER_SRC" "$LAUNCHER" 2>/dev/null || cp "$LAUNCHER_SRC" "$LAUNCHER"
+  setsid node "$LAUNCHER" --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null 8>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
   for ((i = 0; i < 300; i++)); do # up to ~30 s

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,25 @@ func InstallDir(repoRoot string) string {
 
 func binPath(dir string) string { return filepath.Join(dir, "node_modules", ".bin", "dynalite") }
 func cliPath(dir string) string { return filepath.Join(dir, "node_modules", "dynalite", "cli.js") }
+
+// serverJS is the launcher that runs dynalite with instant table creation and without the
+// crash on aborted requests (see server.js).
+//
+//go:embed server.js
+var serverJS []byte
+
+// writeLauncher puts server.js next to the installed node_modules, where it finds dynalite.
+func writeLauncher(dir string) (string, error) {
+	p := filepath.Join(dir, "server.js")
+	if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, serverJS) {
+		return p, nil
+	}
+	tmp := p + ".tmp" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, serverJS, 0o644); err != nil {
+		return "", fmt.Errorf("dynalite: write launcher: %w", err)
+	}
+	return p, os.Rename(tmp, p)
+}
 
 func installed(dir string) bool {
 	_, err := os.Stat(binPath(dir))
@@ -263,8 +283,12 @@ func start(ctx context.Context, opts Options, detached bool) (*Server, error) {
 			return nil, err
 		}
 	}
+	launcher, err := writeLauncher(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
 	// Not CommandContext: ctx is for the start-up only.
-	cmd := exec.Command("node", cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd := exec.Command("node", launcher, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	tail := &tailBuffer{max: 4096}
 	// The probe alone could be answered by another server that holds the
 	// port, so readiness also needs dynalite's own "listening" banner.

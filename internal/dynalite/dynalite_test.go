@@ -2,6 +2,8 @@ package dynalite
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // installDir installs dynalite (once per repository) and returns its dir.
@@ -194,5 +198,55 @@ func TestInstallConcurrent(t *testing.T) {
 	listTables(t, s.Endpoint())
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSurvivesAbortedRequest sends half a request and hangs up: dynalite 4.0.0 on its own
+// crashes on that (it rethrows the socket error); the launcher keeps it serving.
+func TestSurvivesAbortedRequest(t *testing.T) {
+	s, err := Start(context.Background(), Options{Dir: installDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	for i := 0; i < 3; i++ {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.Endpoint(), "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"+
+			"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Type: application/x-amz-json-1.0\r\n\r\n{\"Li")
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // reset, not a polite close
+		}
+		conn.Close()
+	}
+	listTables(t, s.Endpoint()) // still answering
+}
+
+// TestTablesActiveAtOnce checks the launcher's instant table creation, which keeps the
+// integration tests fast.
+func TestTablesActiveAtOnce(t *testing.T) {
+	s, err := Start(context.Background(), Options{Dir: installDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	c, err := NewClient(context.Background(), s.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String("instant"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("PK"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("PK"), KeyType: types.KeyTypeHash}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("instant")})
+	if err != nil || d.Table.TableStatus != types.TableStatusActive {
+		t.Fatalf("table status after create: %v (create said %v), %v", d.Table.TableStatus, out.TableDescription.TableStatus, err)
 	}
 }
