@@ -172,7 +172,7 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 	}
 	for _, o := range prepared {
 		if o.err == nil {
-			q.core.shardHint.Delete(o.pk)
+			q.core.shardHint.Delete(s.table + "\x00" + o.pk)
 		}
 	}
 	if len(res.Pushed) > 0 {

@@ -93,7 +93,7 @@ type core struct {
 	seq        *keys.Sequencer
 	wake       wakeups
 	registered sync.Map     // table+"\x00"+pk -> struct{}: pairs this process already registered
-	shardHint  sync.Map     // pk -> time.Time: shards found empty, skipped until then
+	shardHint  sync.Map     // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
 	spread     atomic.Int32 // contention between consumers in this process (see adaptSpread)
 }
 

@@ -1,6 +1,7 @@
 package dynamodbqueue
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -75,7 +76,7 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}
-	maxN, minN := cmpOrInt(opts.MaxMessages, 1), cmpOrInt(opts.MinMessages, 1)
+	maxN, minN := cmp.Or(opts.MaxMessages, 1), cmp.Or(opts.MinMessages, 1)
 	if maxN < 1 || maxN > MaxReceiveMessages {
 		return nil, invalidArg("maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
 	}
@@ -133,13 +134,6 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 	}
 }
 
-func cmpOrInt(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
-}
-
 // receivePass makes one pass over the shards, starting at a random one so that consumers
 // spread out, and claims up to want messages.
 func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration) ([]events.SQSMessage, error) {
@@ -152,11 +146,11 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 	// Skip shards found empty a moment ago, unless that would leave nothing to ask.
 	skipIdle := false
 	for i := 0; i < s.shards && !skipIdle; i++ {
-		skipIdle = !q.shardIdle(s.pk(i), now)
+		skipIdle = !q.shardIdle(s.table, s.pk(i), now)
 	}
 	for i := 0; i < s.shards && len(got) < want; i++ {
 		pk := s.pk((start + i) % s.shards)
-		if s.shards > 1 && skipIdle && q.shardIdle(pk, now) {
+		if s.shards > 1 && skipIdle && q.shardIdle(s.table, pk, now) {
 			continue
 		}
 		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
@@ -165,7 +159,7 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 			return got, err
 		}
 		if s.shards > 1 && len(batch) == 0 {
-			q.core.shardHint.Store(pk, now.Add(s.pollMax))
+			q.core.shardHint.Store(s.table+"\x00"+pk, now.Add(s.pollMax))
 		}
 	}
 	return got, nil
@@ -174,8 +168,8 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 // shardIdle reports whether a shard was found empty within the last long-poll interval
 // (UseLongPollInterval's max), so a pass can skip it instead of paying a query for nothing. A
 // push from this process clears the mark; pushes from other processes are seen when it lapses.
-func (q *DynamoDBQueue) shardIdle(pk string, now time.Time) bool {
-	v, ok := q.core.shardHint.Load(pk)
+func (q *DynamoDBQueue) shardIdle(table, pk string, now time.Time) bool {
+	v, ok := q.core.shardHint.Load(table + "\x00" + pk)
 	return ok && now.Before(v.(time.Time))
 }
 
