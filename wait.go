@@ -1,10 +1,11 @@
 package dynamodbqueue
 
 import (
-	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // wakeups lets a push wake the long polls of the same (table, queue, client) in this process at
@@ -42,19 +43,7 @@ func (w *wakeups) notify(key string) {
 }
 
 // sleep waits for d or until ctx ends, whichever is first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var sleep = wait.Sleep
 
 // backoff returns the wait before retry attempt n (0-based) of work DynamoDB left unprocessed:
 // exponential from 25 ms, capped at 2 s, with full jitter so that competing callers spread out.

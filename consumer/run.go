@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // Bounds of the pause after a failed poll.
@@ -406,16 +407,7 @@ func (r *run) beat(src *source, msg events.SQSMessage, hb *heartbeat) {
 }
 
 // pause waits for d or until ctx ends; it reports whether the whole pause passed.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func pause(ctx context.Context, d time.Duration) bool { return wait.Sleep(ctx, d) == nil }
 
 // tracker counts running handlers and signals when none is left.
 type tracker struct {

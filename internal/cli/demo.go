@@ -20,6 +20,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/consumer"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/dynalite"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // demoOptions tune `ddbq demo`.
@@ -347,7 +348,7 @@ func demoProduce(ctx context.Context, t *demoTenant, n int) error {
 		if err != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := wait.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return nil
 		}
 	}
@@ -366,7 +367,7 @@ func demoHandle(ctx context.Context, t *demoTenant, m events.SQSMessage) error {
 		t.foreign.Add(1)
 		return fmt.Errorf("message of %s delivered to %s", b.Tenant, t.name())
 	}
-	if err := sleepCtx(ctx, time.Duration(5+b.Seq%4*5)*time.Millisecond); err != nil { // "work"
+	if err := wait.Sleep(ctx, time.Duration(5+b.Seq%4*5)*time.Millisecond); err != nil { // "work"
 		return err
 	}
 	switch {
@@ -385,17 +386,6 @@ func demoHandle(ctx context.Context, t *demoTenant, m events.SQSMessage) error {
 		t.redelivered.Add(1)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // demoSummary prints the table of what happened per tenant, and checks the outcome.
