@@ -196,36 +196,14 @@ func testGroupsStrictOrder(t *testing.T, q *dynamodbqueue.DynamoDBQueue) {
 	}
 	var mu sync.Mutex
 	order := map[string][]string{"g1": {"g1-000"}, "g2": {"g2-000"}, "g3": {"g3-000"}}
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		c := q.Clone()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for empty := 0; empty < 3; {
-				msgs, err := c.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 2, VisibilityTimeout: time.Hour, WaitTime: 200 * time.Millisecond})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(msgs) == 0 {
-					empty++
-					continue
-				}
-				mu.Lock()
-				for _, m := range msgs {
-					g := m.Attributes[dynamodbqueue.AttributeMessageGroupID]
-					order[g] = append(order[g], m.Body)
-				}
-				mu.Unlock()
-				if _, err := c.DeleteMessages(ctx, toHandles(msgs)...); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	drain(t, q, 4, 2, func(_ *dynamodbqueue.DynamoDBQueue, msgs []events.SQSMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			g := m.Attributes[dynamodbqueue.AttributeMessageGroupID]
+			order[g] = append(order[g], m.Body)
+		}
+	})
 	for _, g := range groups {
 		if want := bodyList(grouped(g, perGroup)); !slices.Equal(order[g], want) {
 			t.Fatalf("group %s delivered %v, want %v", g, order[g], want)
@@ -389,43 +367,22 @@ func TestShardedQueueNoLossNoDuplicateOrderPerShard(t *testing.T) {
 	}
 	var mu sync.Mutex
 	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		c := q.Clone()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for empty := 0; empty < 3; {
-				msgs, err := c.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 10, VisibilityTimeout: time.Hour, WaitTime: 100 * time.Millisecond})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(msgs) == 0 {
-					empty++
-					continue
-				}
-				// Within one poll, messages from one shard arrive in push order.
-				last := map[string]string{}
-				for _, m := range msgs {
-					shard := shardOf(t, c, m)
-					if prev, ok := last[shard]; ok && prev > m.Body {
-						t.Errorf("shard %s: %s delivered after %s", shard, m.Body, prev)
-					}
-					last[shard] = m.Body
-				}
-				mu.Lock()
-				for _, m := range msgs {
-					seen[m.Body]++
-				}
-				mu.Unlock()
-				if _, err := c.DeleteMessages(ctx, toHandles(msgs)...); err != nil {
-					t.Error(err)
-				}
+	drain(t, q, 4, 10, func(c *dynamodbqueue.DynamoDBQueue, msgs []events.SQSMessage) {
+		// Within one poll, messages from one shard arrive in push order.
+		last := map[string]string{}
+		for _, m := range msgs {
+			shard := shardOf(t, c, m)
+			if prev, ok := last[shard]; ok && prev > m.Body {
+				t.Errorf("shard %s: %s delivered after %s", shard, m.Body, prev)
 			}
-		}()
-	}
-	wg.Wait()
+			last[shard] = m.Body
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			seen[m.Body]++
+		}
+	})
 	if len(seen) != n {
 		t.Fatalf("received %d distinct messages, want %d", len(seen), n)
 	}

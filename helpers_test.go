@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +102,37 @@ func itemCount(t testing.TB, q *dynamodbqueue.DynamoDBQueue) int {
 		t.Fatal(err)
 	}
 	return int(out.Count)
+}
+
+// drain runs `workers` consumers (clones of q) that receive up to max messages at a time with a
+// long visibility timeout, hand each batch to got, and delete it, until each has seen three
+// empty receives in a row.
+func drain(t *testing.T, q *dynamodbqueue.DynamoDBQueue, workers, max int, got func(*dynamodbqueue.DynamoDBQueue, []events.SQSMessage)) {
+	t.Helper()
+	ctx := ctxT(t)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		c := q.Clone()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for empty := 0; empty < 3; {
+				msgs, err := c.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: max, VisibilityTimeout: time.Hour, WaitTime: 100 * time.Millisecond})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(msgs) == 0 {
+					empty++
+					continue
+				}
+				got(c, msgs)
+				if _, err := c.DeleteMessages(ctx, toHandles(msgs)...); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
