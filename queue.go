@@ -94,7 +94,8 @@ type core struct {
 	wake       wakeups
 	registered sync.Map     // table+"\x00"+pk -> struct{}: pairs this process already registered
 	shardHint  sync.Map     // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
-	spread     atomic.Int32 // contention between consumers in this process (see adaptSpread)
+	spread     atomic.Int32 // contention with consumers elsewhere (see adaptSpread)
+	claiming   sync.Map     // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
 }
 
 // DynamoDBQueue is a message queue on one DynamoDB table, addressed by (queue name, client ID).

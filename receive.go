@@ -227,12 +227,22 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		claimed, pos := 0, 0
 		var firstErr error
 		for pos < len(order) && claimed < need && firstErr == nil {
-			batch := make([]*candidate, min(need-claimed, len(order)-pos))
-			for i := range batch {
-				batch[i] = &pool[order[pos+i]]
+			// Skip what another goroutine of this process is claiming right now: racing it
+			// would only waste a write.
+			var batch []*candidate
+			var claiming []string
+			for ; pos < len(order) && len(batch) < need-claimed; pos++ {
+				c := &pool[order[pos]]
+				k := s.table + "\x00" + c.rec.PK + "\x00" + c.rec.SK
+				if _, busy := q.core.claiming.LoadOrStore(k, struct{}{}); !busy {
+					batch = append(batch, c)
+					claiming = append(claiming, k)
+				}
 			}
-			pos += len(batch)
 			q.claimAndFetch(ctx, s, batch, vt, now)
+			for _, k := range claiming {
+				q.core.claiming.Delete(k)
+			}
 			for _, c := range batch {
 				switch {
 				case c.err != nil && firstErr == nil:
