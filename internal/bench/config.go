@@ -99,7 +99,7 @@ type Config struct {
 	LatencyGap time.Duration `json:"latency_gap"`
 
 	// LongPollMax, if set, is the max re-poll interval of the latency consumers
-	// (UseLongPollInterval(5ms, LongPollMax)); 0 keeps the library's default (100ms). It bounds
+	// (UseLongPollInterval(5ms, LongPollMax)); 0 keeps the library's default (50ms). It bounds
 	// the latency of a push from another process, and sets the idle query rate.
 	LongPollMax time.Duration `json:"long_poll_max,omitempty"`
 
