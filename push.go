@@ -146,14 +146,21 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		}
 	}
 	err := q.writeBatched(ctx, s, batched)
+	brokenGroups := map[string]error{} // as in writeBatched: no message after a failed one
 	for _, o := range single {
+		gk := o.pk + "\x00" + o.group
 		switch {
 		case ctx.Err() != nil:
 			o.err = ctx.Err()
+		case o.group != "" && brokenGroups[gk] != nil:
+			o.err = fmt.Errorf("an earlier message of group %q was not stored: %w", o.group, brokenGroups[gk])
 		case o.dedupID != "":
 			o.err = q.writeDeduplicated(ctx, s, o, now)
 		default:
 			o.err = q.writeBatched(ctx, s, []*outgoing{o})
+		}
+		if o.err != nil && o.group != "" && brokenGroups[gk] == nil {
+			brokenGroups[gk] = o.err
 		}
 	}
 	var res PushResult
@@ -169,11 +176,7 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		if o.duplicate {
 			res.Duplicates++
 		}
-	}
-	for _, o := range prepared {
-		if o.err == nil {
-			q.core.shardHint.Delete(s.table + "\x00" + o.pk)
-		}
+		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
 	if len(res.Pushed) > 0 {
 		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
