@@ -63,16 +63,39 @@ func (q *DynamoDBQueue) writeOneBatch(ctx context.Context, table string, batch [
 
 // batchGet reads items by key, 100 per request, retrying unprocessed keys with backoff. Missing
 // items are simply absent from the result, which is keyed by PK+"\x00"+SK.
+//
+// It reads eventually consistent first (half the read units) and asks again with a strongly
+// consistent read only for keys that did not come back: the items it reads (body chunks) are
+// written before anything points at them, so a miss is rare and means a lagging replica.
 func (q *DynamoDBQueue) batchGet(ctx context.Context, table string, keyList []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	found := make(map[string]map[string]types.AttributeValue, len(keyList))
+	if err := q.batchGetInto(ctx, table, keyList, false, found); err != nil {
+		return nil, err
+	}
+	if len(found) == len(keyList) {
+		return found, nil
+	}
+	var missing []map[string]types.AttributeValue
+	for _, k := range keyList {
+		if _, ok := found[str(k[attrPK])+"\x00"+str(k[attrSK])]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if err := q.batchGetInto(ctx, table, missing, true, found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+func (q *DynamoDBQueue) batchGetInto(ctx context.Context, table string, keyList []map[string]types.AttributeValue, consistent bool, found map[string]map[string]types.AttributeValue) error {
 	for start := 0; start < len(keyList); start += maxBatchGet {
 		pending := keyList[start:min(start+maxBatchGet, len(keyList))]
 		for attempt := 0; len(pending) > 0; {
 			out, err := q.core.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-				RequestItems: map[string]types.KeysAndAttributes{table: {Keys: pending, ConsistentRead: aws.Bool(true)}},
+				RequestItems: map[string]types.KeysAndAttributes{table: {Keys: pending, ConsistentRead: aws.Bool(consistent)}},
 			})
 			if err != nil {
-				return nil, wrapAPI("BatchGetItem", table, err)
+				return wrapAPI("BatchGetItem", table, err)
 			}
 			for _, item := range out.Responses[table] {
 				found[str(item[attrPK])+"\x00"+str(item[attrSK])] = item
@@ -87,15 +110,15 @@ func (q *DynamoDBQueue) batchGet(ctx context.Context, table string, keyList []ma
 				continue
 			}
 			if attempt == maxUnprocessedRetries {
-				return nil, fmt.Errorf("dynamodbqueue: BatchGetItem on table %q: %d %w", table, len(pending), errUnprocessed)
+				return fmt.Errorf("dynamodbqueue: BatchGetItem on table %q: %d %w", table, len(pending), errUnprocessed)
 			}
 			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, err
+				return err
 			}
 			attempt++
 		}
 	}
-	return found, nil
+	return nil
 }
 
 func putReq(item map[string]types.AttributeValue) types.WriteRequest {
