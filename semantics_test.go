@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -453,3 +454,53 @@ func TestCancelledReceiveReturnsEveryClaim(t *testing.T) {
 		t.Fatalf("%d messages in flight but only %d were returned to the caller", st.InFlight, returned)
 	}
 }
+
+// TestCreateTableReportsMissingTTL: dynalite rejects UpdateTimeToLive. The table must still be
+// created and usable, the problem reported as a warning wrapping ErrTTLNotEnabled, and the TTL
+// status visible through DescribeQueueTable; a repeated create is quiet and idempotent.
+func TestCreateTableReportsMissingTTL(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	var logged []slog.Record
+	var mu sync.Mutex
+	logger := slog.New(recordHandler{fn: func(r slog.Record) { mu.Lock(); logged = append(logged, r); mu.Unlock() }})
+	q := dynamodbqueue.NewFromClient(testenv.Client(t), 0).UseTable(testenv.TableName(t)).UseLogger(logger)
+	created, err := q.CreateQueueTable(ctx)
+	if err != nil || !created {
+		t.Fatalf("CreateQueueTable = %v, %v; want created without error", created, err)
+	}
+	t.Cleanup(func() { _ = q.DropQueueTable(context.Background()) })
+	warned := false
+	for _, r := range logged {
+		r.Attrs(func(a slog.Attr) bool {
+			if e, ok := a.Value.Any().(error); ok && errors.Is(e, dynamodbqueue.ErrTTLNotEnabled) && r.Level == slog.LevelWarn {
+				warned = true
+			}
+			return true
+		})
+	}
+	if !warned {
+		t.Fatalf("no warning wrapping ErrTTLNotEnabled was logged: %v", logged)
+	}
+	info, err := q.DescribeQueueTable(ctx)
+	if err != nil || info.TTLStatus == "ENABLED" || !info.ReadyIndex || info.Status != "ACTIVE" {
+		t.Fatalf("DescribeQueueTable = %+v, %v", info, err)
+	}
+	logged = nil
+	if created, err := q.CreateQueueTable(ctx); err != nil || created {
+		t.Fatalf("second CreateQueueTable = %v, %v; want false, nil", created, err)
+	}
+	for _, r := range logged {
+		if r.Level >= slog.LevelWarn {
+			t.Fatalf("repeated create warned again: %v", r.Message)
+		}
+	}
+}
+
+// recordHandler passes every record to fn.
+type recordHandler struct{ fn func(slog.Record) }
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool      { return true }
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error { h.fn(r); return nil }
+func (h recordHandler) WithAttrs([]slog.Attr) slog.Handler            { return h }
+func (h recordHandler) WithGroup(string) slog.Handler                 { return h }
