@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // runLatency measures push-to-receive latency with an idle long-polling consumer, in two
@@ -94,7 +95,7 @@ func (e *env) latency(ctx context.Context, shared bool) (*Result, error) {
 	var perr error
 	for i := range n {
 		gap := time.Duration(float64(c.LatencyGap) * (0.5 + rand.Float64()))
-		if err := sleepCtx(ctx, gap); err != nil {
+		if err := wait.Sleep(ctx, gap); err != nil {
 			perr = err
 			break
 		}

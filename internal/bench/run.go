@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/dynalite"
@@ -378,4 +380,18 @@ func dropPlainTable(api *dynamodb.Client, table string) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
 	})
 	_ = w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 2*time.Minute)
+}
+
+// awaitWorkers ends a producer/consumer workload: it waits for the producers, tells the
+// consumers no more messages will come, stops them at once if a producer failed, waits for
+// them and closes the progress bar.
+func awaitWorkers(prod, cons *errgroup.Group, producersDone *atomic.Bool, st *stopper, bar *progressbar.ProgressBar) error {
+	perr := prod.Wait()
+	producersDone.Store(true)
+	if perr != nil {
+		st.stop()
+	}
+	cerr := cons.Wait()
+	_ = bar.Finish()
+	return errors.Join(perr, cerr)
 }

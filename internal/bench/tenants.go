@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -124,14 +123,7 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 			return nil
 		})
 	}
-	perr := prod.Wait()
-	producersDone.Store(true)
-	if perr != nil {
-		st.stop()
-	}
-	cerr := cons.Wait()
-	_ = bar.Finish()
-	if err := errors.Join(perr, cerr); err != nil {
+	if err := awaitWorkers(&prod, &cons, &producersDone, st, bar); err != nil {
 		return nil, err
 	}
 	end, usage := done.result(meter)

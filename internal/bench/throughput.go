@@ -15,6 +15,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // drainWait is how long consumers keep polling after the producers finished and nothing
@@ -95,14 +96,7 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 			return nil
 		})
 	}
-	perr := prod.Wait()
-	producersDone.Store(true)
-	if perr != nil {
-		st.stop()
-	}
-	cerr := cons.Wait()
-	_ = bar.Finish()
-	if err := errors.Join(perr, cerr); err != nil {
+	if err := awaitWorkers(&prod, &cons, &producersDone, st, bar); err != nil {
 		return nil, err
 	}
 	end, usage := done.result(meter)
@@ -237,14 +231,7 @@ func (e *env) runFloor(ctx context.Context) (*Result, error) {
 			return nil
 		})
 	}
-	perr := prod.Wait()
-	producersDone.Store(true)
-	if perr != nil {
-		st.stop()
-	}
-	cerr := cons.Wait()
-	_ = bar.Finish()
-	if err := errors.Join(perr, cerr); err != nil {
+	if err := awaitWorkers(&prod, &cons, &producersDone, st, bar); err != nil {
 		return nil, err
 	}
 	end, usage := done.result(meter)
@@ -276,7 +263,7 @@ func floorBatchWrite(ctx context.Context, api *dynamodb.Client, table string, re
 			return fmt.Errorf("floor batch write: %d items left unprocessed", len(reqs))
 		}
 		if len(reqs) > 0 {
-			if err := sleepCtx(ctx, time.Duration(attempt+1)*25*time.Millisecond); err != nil {
+			if err := wait.Sleep(ctx, time.Duration(attempt+1)*25*time.Millisecond); err != nil {
 				return err
 			}
 		}
@@ -348,15 +335,4 @@ func floorClaimDelete(ctx context.Context, api *dynamodb.Client, table string, i
 	}
 	_ = bar.Add(fresh)
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
