@@ -418,3 +418,34 @@ func TestProducersCannotFakeDeliveryAttributes(t *testing.T) {
 		t.Fatal("fake dead-letter source delivered")
 	}
 }
+
+func TestDeadLetterQueueInAnotherTable(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	q, clock := newClockedQueue(t, "work", "c")
+	dlqTable, _ := newTable(t)
+	dynamodbqueue.WithClock(dlqTable, clock) // dead letters become visible at the test clock's now
+	q.UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 1, Table: dlqTable.Table(), QueueName: "dead", ClientID: "ops"})
+	push(t, q, events.SQSMessage{Body: strings.Repeat("big ", 1000)}) // chunked body moves too
+	mustPoll(t, q, time.Second, 1)
+	clock.Advance(2 * time.Second)
+	if got := mustPoll(t, q, time.Second, 1); len(got) != 0 {
+		t.Fatalf("second receive delivered the message; want it dead-lettered")
+	}
+	dead := mustPoll(t, dlqTable.Clone().UseQueueName("dead").UseClientID("ops"), time.Minute, 1)
+	if len(dead) != 1 || dead[0].Body != strings.Repeat("big ", 1000) {
+		t.Fatalf("dead-letter table holds %d messages", len(dead))
+	}
+	if _, err := dlqTable.Clone().UseQueueName("dead").UseClientID("ops").ReleaseMessages(ctx, dead[0].ReceiptHandle); err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := q.RedriveDeadLetters(ctx, 0); err != nil || moved != 1 {
+		t.Fatalf("redrive from the other table = %d, %v", moved, err)
+	}
+	if got := mustPoll(t, q, time.Minute, 1); len(got) != 1 || got[0].Body != strings.Repeat("big ", 1000) {
+		t.Fatalf("redriven message = %v", bodyList(got))
+	}
+	if n := itemCount(t, dlqTable); n != 1 { // only the registry entry of the dead-letter pair
+		t.Fatalf("dead-letter table has %d items left after the redrive, want 1", n)
+	}
+}
