@@ -31,8 +31,9 @@ func (s *settings) deadLetterSettings() *settings {
 }
 
 // deadLetter moves a message that this process has just claimed (r.Token) to the dead-letter
-// queue, keeping its body, attributes, receive count and first-receive time.
-func (q *DynamoDBQueue) deadLetter(ctx context.Context, s *settings, r record, groupSK string) error {
+// queue, keeping its body, attributes, receive count and first-receive time. For a grouped
+// message the caller still holds the group and moves on to the group's next message.
+func (q *DynamoDBQueue) deadLetter(ctx context.Context, s *settings, r record) error {
 	ds := s.deadLetterSettings()
 	seq, ok := keys.SeqFromSK(r.SK)
 	if !ok {
@@ -57,7 +58,6 @@ func (q *DynamoDBQueue) deadLetter(ctx context.Context, s *settings, r record, g
 	}
 	s.logger.WarnContext(ctx, "dynamodbqueue: message moved to dead-letter queue",
 		"message_id", r.ID, "receive_count", r.ReceiveCount, "from", r.PK, "to", dst.PK, "table", ds.table)
-	_ = groupSK // the caller still holds the group and moves on to its next message
 	return nil
 }
 

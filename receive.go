@@ -466,7 +466,7 @@ func (q *DynamoDBQueue) afterClaim(ctx context.Context, s *settings, r record, g
 		r.FirstReceive = ms(now)
 	}
 	if s.dlq != nil && r.ReceiveCount > s.dlq.MaxReceiveCount {
-		return nil, nil, q.deadLetter(ctx, s, r, groupSK)
+		return nil, nil, q.deadLetter(ctx, s, r)
 	}
 	h := s.signer.Encode(handle.Handle{Table: s.table, PK: r.PK, SK: r.SK, Group: groupSK, Token: r.Token})
 	if r.Chunks > 0 {
