@@ -263,12 +263,13 @@ func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
 }
 
 // UseLongPollInterval bounds how often a long poll asks DynamoDB again while the queue is
-// empty: it starts at min and doubles up to max. Pushes from this process wake pollers at once;
-// pushes from other processes are seen within max. Defaults: 5 ms and 50 ms. The max trades
-// latency for cost: an idle consumer sends up to 1/max queries per second per shard (20 at
-// 50 ms, each billed 0.5 read units), and sees another process's push after max/2 on average.
-func (q *DynamoDBQueue) UseLongPollInterval(min, max time.Duration) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.pollMin, s.pollMax = min, max })
+// empty: it waits first, doubling up to limit. Pushes from this process wake pollers at once;
+// pushes from other processes are seen within limit. Defaults: 5 ms and 50 ms. The limit
+// trades latency for cost: an idle consumer sends up to 1/limit queries per second per shard
+// (20 at 50 ms, each billed 0.5 read units), and sees another process's push after limit/2 on
+// average.
+func (q *DynamoDBQueue) UseLongPollInterval(first, limit time.Duration) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.pollMin, s.pollMax = first, limit })
 }
 
 // Table returns the table name.
