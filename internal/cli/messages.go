@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -178,17 +179,8 @@ Deleting a message that is already gone succeeds. Exit code 4 when some handles 
 (stale: the message was received again since), 2 when all were malformed.`,
 		Example: `  ddbq delete -t queues -q orders -c acme "$HANDLE"
   ddbq receive -q orders -c acme --max 10 | ddbq delete -q orders -c acme`,
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			hs, err := a.handlesFrom(args)
-			if err != nil {
-				return err
-			}
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			failed, err := q.DeleteMessages(cmd.Context(), hs...)
-			return a.handleFailures("delete", hs, failed, err, false)
+		RunE: a.onHandles("delete", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
+			return q.DeleteMessages(ctx, hs...)
 		}),
 	}
 }
@@ -232,17 +224,8 @@ func (a *app) visibilityCommand() *cobra.Command {
 		Long: `Set the visibility timeout of held messages to --timeout from now (0..12h): extend it for
 long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 		Example: `  ddbq visibility change -t queues -q orders -c acme --timeout 5m "$HANDLE"`,
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			hs, err := a.handlesFrom(args)
-			if err != nil {
-				return err
-			}
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			failed, err := q.ChangeVisibility(cmd.Context(), timeout, hs...)
-			return a.handleFailures("change", hs, failed, err, false)
+		RunE: a.onHandles("change", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
+			return q.ChangeVisibility(ctx, timeout, hs...)
 		}),
 	}
 	change.Flags().DurationVar(&timeout, "timeout", 0, "new visibility timeout from now (required)")
@@ -252,19 +235,27 @@ long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 		Short: "Make received messages visible again at once (a negative acknowledgement)",
 		Example: `  ddbq visibility release -t queues -q orders -c acme "$HANDLE"
   ddbq receive -q orders -c acme | ddbq visibility release -q orders -c acme`,
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			hs, err := a.handlesFrom(args)
-			if err != nil {
-				return err
-			}
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			failed, err := q.ReleaseMessages(cmd.Context(), hs...)
-			return a.handleFailures("release", hs, failed, err, false)
+		RunE: a.onHandles("release", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
+			return q.ReleaseMessages(ctx, hs...)
 		}),
 	}
 	cmd.AddCommand(change, release)
 	return group(cmd)
+}
+
+// onHandles is the body of the commands that act on receipt handles (delete, visibility
+// change, release): read the handles, apply op, report the handles that failed.
+func (a *app) onHandles(name string, op func(context.Context, *dynamodbqueue.DynamoDBQueue, []string) ([]string, error)) func(*cobra.Command, []string) error {
+	return a.run(func(cmd *cobra.Command, args []string) error {
+		hs, err := a.handlesFrom(args)
+		if err != nil {
+			return err
+		}
+		q, err := a.newQueue(cmd.Context())
+		if err != nil {
+			return err
+		}
+		failed, err := op(cmd.Context(), q, hs)
+		return a.handleFailures(name, hs, failed, err, false)
+	})
 }
