@@ -79,26 +79,7 @@ func TestRegressionMixedDedupPushBreaksGroupOrder(t *testing.T) {
 		pushed <- err
 	}()
 	c := e.direct(tn)
-	var order []string
-	ctx := ctxFor(t, 30*time.Second)
-	for done := false; !done || len(order) < 2; {
-		select {
-		case err := <-pushed:
-			if err != nil {
-				t.Fatal(err)
-			}
-			done = true
-		default:
-		}
-		got, err := c.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{WaitTime: 50 * time.Millisecond, VisibilityTimeout: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range got {
-			order = append(order, m.Body)
-			mustDelete(t, c, m)
-		}
-	}
+	order := consumeWhilePushing(ctxFor(t, 30*time.Second), t, c, pushed, 2)
 	if !slices.Equal(order, []string{"a", "b"}) {
 		t.Fatalf("group delivered %v, want [a b] (push order)", order)
 	}
@@ -184,8 +165,19 @@ func TestRegressionPartialBatchBreaksGroupOrder(t *testing.T) {
 		}
 	}
 	mustDelete(t, d, held...) // the group moves on
+	order := consumeWhilePushing(ctx, t, d, pushed, 2)
+	if !slices.Equal(order, []string{"m1", "m2"}) {
+		t.Fatalf("after m0 the group delivered %v, want [m1 m2] (push order)", order)
+	}
+}
+
+// consumeWhilePushing receives and deletes messages one receive at a time until the push
+// reported on pushed has returned and at least n messages came, and returns their bodies in
+// delivery order.
+func consumeWhilePushing(ctx context.Context, t *testing.T, q *dynamodbqueue.DynamoDBQueue, pushed <-chan error, n int) []string {
+	t.Helper()
 	var order []string
-	for done := false; !done || len(order) < 2; {
+	for done := false; !done || len(order) < n; {
 		select {
 		case err := <-pushed:
 			if err != nil {
@@ -194,16 +186,14 @@ func TestRegressionPartialBatchBreaksGroupOrder(t *testing.T) {
 			done = true
 		default:
 		}
-		got, err := d.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{WaitTime: 50 * time.Millisecond, VisibilityTimeout: time.Minute})
+		got, err := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{WaitTime: 50 * time.Millisecond, VisibilityTimeout: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range got {
 			order = append(order, m.Body)
-			mustDelete(t, d, m)
+			mustDelete(t, q, m)
 		}
 	}
-	if !slices.Equal(order, []string{"m1", "m2"}) {
-		t.Fatalf("after m0 the group delivered %v, want [m1 m2] (push order)", order)
-	}
+	return order
 }
