@@ -27,6 +27,19 @@ import (
 // API (e.g. "http://127.0.0.1:8000"), so they start no server of their own.
 const EnvEndpoint = "DYNAMODBQUEUE_ENDPOINT"
 
+// EnvServer names the variable that says which implementation EnvEndpoint is:
+// ServerDynalite (the default) or ServerDynamoDBLocal. scripts/with-servers.sh sets both.
+const EnvServer = "DYNAMODBQUEUE_SERVER"
+
+// The DynamoDB implementations the tests run against.
+const (
+	// ServerDynalite is dynalite, an in-memory Node.js implementation: no TTL API, no
+	// transactions, no streams, and no per-index consumed capacity.
+	ServerDynalite = "dynalite"
+	// ServerDynamoDBLocal is AWS's own emulator, DynamoDB Local.
+	ServerDynamoDBLocal = "dynamodb-local"
+)
+
 var (
 	once     sync.Once
 	server   *dynalite.Server
@@ -49,6 +62,29 @@ func Endpoint(tb testing.TB) string {
 			startErr, EnvEndpoint)
 	}
 	return server.Endpoint()
+}
+
+// Server returns which implementation Endpoint talks to: $DYNAMODBQUEUE_SERVER, or
+// ServerDynalite when it is unset (the server the tests start themselves). It fails the test
+// on an unknown name, so a typo cannot silently run the wrong expectations.
+func Server(tb testing.TB) string {
+	tb.Helper()
+	switch s := os.Getenv(EnvServer); s {
+	case "", ServerDynalite:
+		return ServerDynalite
+	case ServerDynamoDBLocal:
+		return ServerDynamoDBLocal
+	default:
+		tb.Fatalf("testenv: %s=%q: want %q or %q", EnvServer, s, ServerDynalite, ServerDynamoDBLocal)
+		return ""
+	}
+}
+
+// SupportsTTL reports whether the endpoint implements the time-to-live API
+// (UpdateTimeToLive, DescribeTimeToLive): DynamoDB Local and AWS do, dynalite does not.
+func SupportsTTL(tb testing.TB) bool {
+	tb.Helper()
+	return Server(tb) == ServerDynamoDBLocal
 }
 
 // MainWithAWSEnvironment is Main for packages whose examples build their client the way users

@@ -49,23 +49,7 @@ func TestClientRoundTrip(t *testing.T) {
 	defer cancel()
 	c := Client(t)
 	table := TableName(t)
-	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// dynalite keeps new tables CREATING for 500ms; the SDK waiter's
-	// default 20s minimum delay would make this slow.
-	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 20*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	createHashTable(ctx, t, c, table)
 	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "k"}}
 	item := map[string]types.AttributeValue{"pk": key["pk"], "v": &types.AttributeValueMemberN{Value: "42"}}
 	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
@@ -118,4 +102,45 @@ func FuzzTableName(f *testing.F) {
 			t.Fatalf("tableName(%q) = %q", name, n)
 		}
 	})
+}
+
+// TestServerDifferenceTTLAPI names a difference between the two servers: DynamoDB Local (like
+// AWS) turns on time to live with UpdateTimeToLive, dynalite answers it with
+// UnknownOperationException. It also proves that SupportsTTL tells the truth about the endpoint.
+func TestServerDifferenceTTLAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, table := Client(t), TableName(t)
+	createHashTable(ctx, t, client, table)
+	_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)},
+	})
+	if (err == nil) != SupportsTTL(t) {
+		t.Fatalf("%s: UpdateTimeToLive = %v; SupportsTTL() = %v", Server(t), err, SupportsTTL(t))
+	}
+	if err != nil && !strings.Contains(err.Error(), "UnknownOperationException") {
+		t.Fatalf("%s: UpdateTimeToLive = %v, want UnknownOperationException", Server(t), err)
+	}
+}
+
+// createHashTable creates an on-demand table keyed by "pk" and waits until it is ACTIVE.
+func createHashTable(ctx context.Context, t *testing.T, c *dynamodb.Client, table string) {
+	t.Helper()
+	_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SDK waiter's default 20 s minimum delay would make this slow on a local server.
+	w := dynamodb.NewTableExistsWaiter(c, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
