@@ -113,7 +113,7 @@ func TestServerDifferenceTTLAPI(t *testing.T) {
 	client, table := Client(t), TableName(t)
 	createHashTable(ctx, t, client, table)
 	_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(table),
+		TableName:               aws.String(table),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(true)},
 	})
 	if (err == nil) != SupportsTTL(t) {
