@@ -151,3 +151,25 @@ func FuzzParseVis(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateNameReportsRunes: a non-ASCII name is reported by the character it has and
+// its position counted in characters, not by its first byte ('Ã' at 0 for "ördérs").
+func TestValidateNameReportsRunes(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"ördérs", `queue name "ördérs" has character 'ö' (U+00F6) at position 1;`},
+		{"ord€rs", `queue name "ord€rs" has character '€' (U+20AC) at position 4;`},
+		{"a b", `queue name "a b" has character ' ' (U+0020) at position 2;`},
+		{"ab\xffc", `queue name "ab\xffc" has invalid UTF-8 byte 0xff at position 3;`},
+		{strings.Repeat("ö", 50), `has character 'ö' (U+00F6) at position 1;`},
+		{strings.Repeat("ö", 81), "queue name is 81 characters long, at most 80 are allowed"},
+	} {
+		err := ValidateName("queue name", c.in)
+		if !errors.Is(err, ErrInvalidName) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ValidateName(%q) = %v, want %q", c.in, err, c.want)
+		}
+	}
+	err := ValidateGroup("grüppe")
+	if want := `"grüppe" has character 'ü' (U+00FC) at position 3;`; !errors.Is(err, ErrInvalidGroup) || !strings.Contains(err.Error(), want) {
+		t.Errorf("ValidateGroup(grüppe) = %v, want %q", err, want)
+	}
+}

@@ -3,6 +3,7 @@ package keys
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // MaxNameLen is the longest queue name or client ID accepted.
@@ -24,13 +25,12 @@ func ValidateName(kind, s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalidName, kind)
 	}
-	if len(s) > MaxNameLen {
-		return fmt.Errorf("%w: %s is %d characters long, at most %d are allowed", ErrInvalidName, kind, len(s), MaxNameLen)
+	// Counted in characters, so a name of 50 'ö' is reported for its characters, not as too long.
+	if n := utf8.RuneCountInString(s); n > MaxNameLen {
+		return fmt.Errorf("%w: %s is %d characters long, at most %d are allowed", ErrInvalidName, kind, n, MaxNameLen)
 	}
-	for i := 0; i < len(s); i++ {
-		if !nameChar(s[i]) {
-			return fmt.Errorf("%w: %s %q has character %q at %d; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, kind, s, s[i], i)
-		}
+	if bad := firstBad(s, nameChar); bad != "" {
+		return fmt.Errorf("%w: %s %q has %s; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, kind, s, bad)
 	}
 	return nil
 }
@@ -42,13 +42,34 @@ func nameChar(c byte) bool {
 // ValidateGroup checks a message group ID the way SQS does: 1..128 characters, each an
 // ASCII letter, digit or punctuation mark.
 func ValidateGroup(g string) error {
-	if g == "" || len(g) > MaxGroupLen {
-		return fmt.Errorf("%w: length %d, must be 1..%d", ErrInvalidGroup, len(g), MaxGroupLen)
+	if n := utf8.RuneCountInString(g); n == 0 || n > MaxGroupLen {
+		return fmt.Errorf("%w: length %d, must be 1..%d", ErrInvalidGroup, n, MaxGroupLen)
 	}
-	for i := 0; i < len(g); i++ {
-		if g[i] < '!' || g[i] > '~' {
-			return fmt.Errorf("%w: %q has character %q at %d; allowed are ASCII letters, digits and punctuation", ErrInvalidGroup, g, g[i], i)
-		}
+	if bad := firstBad(g, groupChar); bad != "" {
+		return fmt.Errorf("%w: %q has %s; allowed are ASCII letters, digits and punctuation", ErrInvalidGroup, g, bad)
 	}
 	return nil
+}
+
+func groupChar(c byte) bool { return c >= '!' && c <= '~' }
+
+// firstBad describes the first character of s that ok rejects, or returns "" when there is
+// none. It reports whole characters, not bytes, so "ördérs" names 'ö' (U+00F6) at
+// position 1, and counts positions in characters from 1 as a reader would. Only ASCII is
+// ever allowed, so ok sees bytes; anything else is rejected as the rune it starts.
+func firstBad(s string, ok func(byte) bool) string {
+	pos := 0
+	for i, r := range s {
+		pos++
+		if r < utf8.RuneSelf && ok(byte(r)) {
+			continue
+		}
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Sprintf("invalid UTF-8 byte 0x%02x at position %d", s[i], pos)
+			}
+		}
+		return fmt.Sprintf("character %q (%U) at position %d", r, r, pos)
+	}
+	return ""
 }
