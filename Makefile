@@ -4,6 +4,8 @@ GO              ?= go
 BIN             := $(CURDIR)/bin
 STATICCHECK     := $(BIN)/staticcheck
 STATICCHECK_VER := v0.8.2
+GOTESTSUM       := $(BIN)/gotestsum
+GOTESTSUM_VER   := v1.13.0
 # An execution count, not a duration: with a duration, Go 1.26's fuzz coordinator can fail a
 # target with a spurious "context deadline exceeded" when the time runs out (golang/go#75804,
 # fixed in Go 1.27). 100000 executions take about 2-25 s per target here.
@@ -12,15 +14,27 @@ BENCHARGS       ?=
 # Runs a command with DYNAMODBQUEUE_ENDPOINT set, starting (and afterwards
 # stopping) a private dynalite unless the variable is already set.
 WITH_DYNALITE   := bash scripts/with-dynalite.sh
+# Runs a command once per local DynamoDB (dynalite, DynamoDB Local) in a private network
+# namespace; DYNAMODBQUEUE_SERVERS=dynalite (or dynamodb-local) picks one.
+WITH_SERVERS    := bash scripts/with-servers.sh
 
-.PHONY: all tools dynalite dynalite-stop test gotest fuzz demo bench gobench lint vet fmt
+.PHONY: all tools servers dynalite dynalite-stop test gotest fuzz demo bench gobench lint vet fmt
 
 all: test
 
-tools: $(STATICCHECK)
+tools: $(STATICCHECK) $(GOTESTSUM)
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VER)
+
+$(GOTESTSUM):
+	GOBIN=$(BIN) $(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VER)
+
+# Installs both local DynamoDB servers into .local/ (npm; idempotent). The tests run offline in
+# a private network namespace, so everything they need is fetched here first.
+servers:
+	bash scripts/dynalite.sh install
+	bash scripts/ddblocal.sh install
 
 # A long-running local DynamoDB for development; prints its endpoint.
 dynalite:
@@ -29,24 +43,19 @@ dynalite:
 dynalite-stop:
 	bash scripts/dynalite.sh stop
 
-test: vet lint
-	$(WITH_DYNALITE) $(MAKE) --no-print-directory gotest fuzz
+# vet, staticcheck, the launcher's tests, go test -race on every server, the fuzz targets; ends
+# on one line "summary: N passed, N failed, N skipped" (scripts/test.sh).
+test: tools servers
+	$(GO) mod download
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/test.sh
 
-gotest:
-	$(GO) test -race -count=1 -timeout 12m ./...
+# Only go test -race on both servers (or DYNAMODBQUEUE_SERVERS=dynalite), with the summary.
+gotest: tools servers
+	GO=$(GO) bash scripts/test.sh servers
 
-# Runs every fuzz target found in *_test.go files for FUZZTIME (executions, or a duration) each
-# (go test -fuzz takes one target in one package at a time).
-fuzz:
-	@set -e; \
-	for f in $$(grep -rl --include='*_test.go' --exclude-dir=.local --exclude-dir=node_modules \
-			--exclude-dir=testdata --exclude-dir=.git '^func Fuzz' . | sort); do \
-		pkg=$$(dirname $$f); \
-		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+# Runs every fuzz target for FUZZTIME (executions, or a duration) each.
+fuzz: tools
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/test.sh fuzz
 
 demo:
 	$(WITH_DYNALITE) $(GO) run ./cmd/ddbq demo
@@ -57,7 +66,7 @@ bench:
 gobench:
 	$(WITH_DYNALITE) $(GO) test -run '^$$' -bench . -benchmem ./...
 
-lint: $(STATICCHECK)
+lint: tools
 	$(STATICCHECK) ./...
 
 vet:

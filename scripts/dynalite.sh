@@ -20,7 +20,7 @@ CLI=$INSTALL_DIR/node_modules/dynalite/cli.js
 LAUNCHER_SRC=$ROOT/internal/dynalite/server.js
 LAUNCHER=$INSTALL_DIR/server.js
 
-die() { echo "dynalite.sh: $*" >&2; exit 1; }
+. "$ROOT/scripts/lib.sh"
 
 installed() { [ -x "$INSTALL_DIR/node_modules/.bin/dynalite" ]; }
 
@@ -32,46 +32,16 @@ install() {
     flock 9
     if ! installed; then
       cd "$INSTALL_DIR"
-      # Without package.json npm installs into an ancestor that has one.
-      [ -f package.json ] || echo '{"private": true}' >package.json
+      # classic-level's install script only picks its prebuilt binary (node-gyp-build).
+      npm_package_json "$INSTALL_DIR" "classic-level@3.0.0"
       echo "dynalite.sh: installing dynalite@$VERSION into $INSTALL_DIR" >&2
-      npm install --no-audit --no-fund "dynalite@$VERSION" >&2
+      npm install --no-audit --no-fund --loglevel=error "dynalite@$VERSION" >&2
     fi
   ) 9>"$INSTALL_DIR/.install.lock"
   installed || die "install failed"
 }
 
-# running: the pid file names a live dynalite (not a reused pid).
-running() {
-  local pid
-  [ -f "$PID_FILE" ] || return 1
-  pid=$(cat "$PID_FILE")
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q dynalite
-}
-
-free_port() {
-  node -e 'const s = require("net").createServer();
-    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-# answers URL: a signed-looking ListTables succeeds (dynalite checks the
-# Authorization header's shape, not the signature).
-answers() {
-  node -e '
-    const req = require("http").request(process.argv[1], { method: "POST", timeout: 1000, headers: {
-      "Content-Type": "application/x-amz-json-1.0",
-      "X-Amz-Target": "DynamoDB_20120810.ListTables",
-      "X-Amz-Date": "20200101T000000Z",
-      "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-    } }, (res) => {
-      let body = ""; res.on("data", (d) => body += d);
-      res.on("end", () => process.exit(res.statusCode === 200 && body.includes("TableNames") ? 0 : 1));
-    });
-    req.on("error", () => process.exit(1));
-    req.on("timeout", () => req.destroy());
-    req.end("{}");' "$1"
-}
+running() { is_running "$PID_FILE" dynalite; }
 
 start() {
   mkdir -p "$STATE_DIR"
@@ -91,20 +61,9 @@ start() {
   setsid node "$LAUNCHER" --host 127.0.0.1 --port "$port" >"$LOG_FILE" 2>&1 </dev/null 8>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
-  for ((i = 0; i < 300; i++)); do # up to ~30 s
-    kill -0 "$pid" 2>/dev/null || { cat "$LOG_FILE" >&2; rm -f "$PID_FILE"; die "dynalite exited during start-up"; }
-    # The banner proves that our process, not another one, holds the port.
-    if grep -q "Dynalite listening at" "$LOG_FILE" && answers "$endpoint"; then
-      echo "$endpoint" >"$EP_FILE"
-      echo "$endpoint"
-      return 0
-    fi
-    sleep 0.1
-  done
-  cat "$LOG_FILE" >&2
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
-  die "dynalite did not answer at $endpoint within 30 s"
+  wait_ready "$pid" "$LOG_FILE" "Dynalite listening at" "$endpoint" || { rm -f "$PID_FILE"; exit 1; }
+  echo "$endpoint" >"$EP_FILE"
+  echo "$endpoint"
 }
 
 stop() {
@@ -112,16 +71,9 @@ stop() {
   exec 8>"$STATE_DIR/dynalite.lock"
   flock 8
   if running; then
-    local pid i
+    local pid
     pid=$(cat "$PID_FILE")
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
+    stop_group "$pid"
     echo "stopped dynalite (pid $pid)"
   else
     echo "dynalite not running"
