@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,10 +22,13 @@ import (
 //
 // Capacity comes in three kinds, because a local endpoint does not report everything AWS bills:
 //
-//   - RCU and WCU are the ConsumedCapacity the endpoint returned (ReturnConsumedCapacity=TOTAL is
-//     set on every request). dynalite reports table capacity only.
-//   - IndexWCU is computed: the write units the queue table's local secondary index adds on AWS
-//     (see Meter.Index), which dynalite does not report.
+//   - RCU is the read units the endpoint returned (table and index reads together), WCU the
+//     table's write units (ConsumedCapacity.Table; ReturnConsumedCapacity=INDEXES is set on
+//     every request).
+//   - IndexWCU is the write units of the table's secondary indexes: what the endpoint reported
+//     (ConsumedCapacity.LocalSecondaryIndexes and GlobalSecondaryIndexes: AWS and DynamoDB Local
+//     report them) or, where it reported none (dynalite), what the Meter computed from its
+//     IndexModel. EstIndexWCU is the computed part of IndexWCU: 0 when every figure was reported.
 //   - EstWCU and EstRCU are computed charges that come back without a ConsumedCapacity: a write
 //     whose condition failed is billed (1 WCU for items up to 1 KB) but returns an error, and
 //     dynalite reports 0 RCU for a read that found nothing where AWS charges at least 0.5 RCU
@@ -38,15 +43,20 @@ type OpStats struct {
 	RCU             float64 `json:"rcu"`
 	WCU             float64 `json:"wcu"`
 	IndexWCU        float64 `json:"index_wcu"`
+	EstIndexWCU     float64 `json:"est_index_wcu"` // the part of IndexWCU the Meter computed
 	EstRCU          float64 `json:"est_rcu"`
 	EstWCU          float64 `json:"est_wcu"`
 }
 
+// IndexEstimated reports whether some of IndexWCU was computed by the Meter rather than
+// reported by the endpoint.
+func (s OpStats) IndexEstimated() bool { return s.EstIndexWCU > 0 }
+
 // TotalRCU is the read units AWS would bill: reported plus estimated.
 func (s OpStats) TotalRCU() float64 { return s.RCU + s.EstRCU }
 
-// TotalWCU is the write units AWS would bill: reported table units, computed index units and
-// estimated unreported units.
+// TotalWCU is the write units AWS would bill: table units, index units (reported or computed)
+// and estimated unreported units.
 func (s OpStats) TotalWCU() float64 { return s.WCU + s.IndexWCU + s.EstWCU }
 
 func (s *OpStats) add(o OpStats) {
@@ -58,6 +68,7 @@ func (s *OpStats) add(o OpStats) {
 	s.RCU += o.RCU
 	s.WCU += o.WCU
 	s.IndexWCU += o.IndexWCU
+	s.EstIndexWCU += o.EstIndexWCU
 	s.EstRCU += o.EstRCU
 	s.EstWCU += o.EstWCU
 }
@@ -71,6 +82,7 @@ func (s *OpStats) sub(o OpStats) {
 	s.RCU -= o.RCU
 	s.WCU -= o.WCU
 	s.IndexWCU -= o.IndexWCU
+	s.EstIndexWCU -= o.EstIndexWCU
 	s.EstRCU -= o.EstRCU
 	s.EstWCU -= o.EstWCU
 }
@@ -126,7 +138,8 @@ func (u Usage) Sorted() []OpStats {
 }
 
 // IndexModel describes a local secondary index with ProjectionType ALL, so the Meter can compute
-// the index write units that AWS bills on top of the table's (dynalite does not report them).
+// the index write units that AWS bills on top of the table's where the endpoint does not report
+// them (dynalite).
 // AWS's rules, per write, in units of the index entry's size rounded up to 1 KB: an item that
 // enters the index costs 1 write, one that leaves it 1, one that stays and changes its index key
 // 2 (delete + put), one that stays with the same key but other changed (projected) attributes 1,
@@ -148,9 +161,18 @@ var QueueIndex = &IndexModel{
 
 // Meter counts DynamoDB requests and consumed capacity per operation. Register it on a client
 // with AddTo (through dynamodb.Options.APIOptions); it is safe for concurrent use.
+//
+// Index write units come from the endpoint where it reports them. A server that does (AWS,
+// DynamoDB Local) leaves them out of a write that touches no index, and one that does not
+// (dynalite) leaves them out of every write, so an absent figure is ambiguous. The Meter
+// computes it from Index until the first write response that carries index capacity, and from
+// then on takes an absent figure as zero.
 type Meter struct {
-	// Index, if set, models the table's local secondary index for IndexWCU.
+	// Index, if set, models the table's local secondary index for the computed IndexWCU.
 	Index *IndexModel
+
+	// reportsIndexes is set by the first write response that carries index capacity.
+	reportsIndexes atomic.Bool
 
 	mu  sync.Mutex
 	ops map[string]*OpStats
@@ -168,13 +190,13 @@ func (m *Meter) Options(o *dynamodb.Options) {
 }
 
 // AddTo adds the meter's middleware to an operation's stack: at the Initialize step (one call
-// per API call: sets ReturnConsumedCapacity=TOTAL, then reads the outcome) and at the Finalize
-// step after the retry middleware (one call per HTTP attempt).
+// per API call: asks for ReturnConsumedCapacity=INDEXES, then reads the outcome) and at the
+// Finalize step after the retry middleware (one call per HTTP attempt).
 func (m *Meter) AddTo(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("bench.Meter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			op := awsmiddleware.GetOperationName(ctx)
-			setReturnConsumedCapacity(in.Parameters)
+			in.Parameters = withIndexCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
 			m.record(op, in.Parameters, out.Result, err)
 			return out, md, err
@@ -213,45 +235,42 @@ func (m *Meter) bump(op string, fn func(*OpStats)) {
 	fn(s)
 }
 
-// setReturnConsumedCapacity asks for ConsumedCapacity on every operation that has the field.
-func setReturnConsumedCapacity(params any) {
-	const total = types.ReturnConsumedCapacityTotal
-	switch in := params.(type) {
-	case *dynamodb.GetItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.PutItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.UpdateItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.DeleteItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.QueryInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.ScanInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.BatchWriteItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.BatchGetItemInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.TransactWriteItemsInput:
-		in.ReturnConsumedCapacity = total
-	case *dynamodb.TransactGetItemsInput:
-		in.ReturnConsumedCapacity = total
+// withIndexCapacity returns a copy of an operation's input that asks for ConsumedCapacity per
+// table and index (INDEXES, which also carries TOTAL's figure), or params itself for operations
+// without the field. A copy, so the caller's input is neither changed nor raced on when it is
+// shared between goroutines.
+func withIndexCapacity(params any) any {
+	v := reflect.ValueOf(params)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return params
 	}
+	f := v.Elem().FieldByName("ReturnConsumedCapacity")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[types.ReturnConsumedCapacity]() ||
+		f.Interface() == types.ReturnConsumedCapacityIndexes {
+		return params
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	cp.Elem().FieldByName("ReturnConsumedCapacity").Set(reflect.ValueOf(types.ReturnConsumedCapacityIndexes))
+	return cp.Interface()
 }
 
+// units is the read or write units of a ConsumedCapacity: table and indexes together.
 func units(cc *types.ConsumedCapacity, write bool) float64 {
 	if cc == nil {
 		return 0
 	}
-	if write && cc.WriteCapacityUnits != nil {
-		return *cc.WriteCapacityUnits
-	}
-	if !write && cc.ReadCapacityUnits != nil {
-		return *cc.ReadCapacityUnits
-	}
-	if cc.CapacityUnits != nil {
-		return *cc.CapacityUnits
+	return capacityUnits(cc.CapacityUnits, cc.ReadCapacityUnits, cc.WriteCapacityUnits, write)
+}
+
+func capacityUnits(total, read, written *float64, write bool) float64 {
+	switch {
+	case write && written != nil:
+		return *written
+	case !write && read != nil:
+		return *read
+	case total != nil:
+		return *total
 	}
 	return 0
 }
@@ -262,6 +281,49 @@ func sumUnits(ccs []types.ConsumedCapacity, write bool) float64 {
 		t += units(&ccs[i], write)
 	}
 	return t
+}
+
+// splitWrite divides a write's ConsumedCapacity into table and index units; reported says
+// whether it named any index.
+func splitWrite(cc *types.ConsumedCapacity) (table, index float64, reported bool) {
+	for _, idx := range []map[string]types.Capacity{cc.LocalSecondaryIndexes, cc.GlobalSecondaryIndexes} {
+		for _, c := range idx {
+			index += capacityUnits(c.CapacityUnits, c.ReadCapacityUnits, c.WriteCapacityUnits, true)
+			reported = true
+		}
+	}
+	if t := cc.Table; t != nil {
+		return capacityUnits(t.CapacityUnits, t.ReadCapacityUnits, t.WriteCapacityUnits, true), index, reported
+	}
+	return units(cc, true) - index, index, reported // no breakdown: the total includes the indexes
+}
+
+// setWriteUnits fills d.WCU and d.IndexWCU from a write response's capacities. estimate, given
+// the table units, computes the index units from the model; it is used only while the endpoint
+// has not shown that it reports index capacity (see Meter).
+func (m *Meter) setWriteUnits(d *OpStats, ccs []types.ConsumedCapacity, estimate func(tableUnits float64) float64) {
+	reported := false
+	for i := range ccs {
+		t, x, ok := splitWrite(&ccs[i])
+		d.WCU += t
+		d.IndexWCU += x
+		reported = reported || ok
+	}
+	switch {
+	case reported:
+		m.reportsIndexes.Store(true)
+	case m.Index != nil && !m.reportsIndexes.Load():
+		d.EstIndexWCU = estimate(d.WCU)
+		d.IndexWCU = d.EstIndexWCU
+	}
+}
+
+// one wraps a single-item response's ConsumedCapacity for setWriteUnits.
+func one(cc *types.ConsumedCapacity) []types.ConsumedCapacity {
+	if cc == nil {
+		return nil
+	}
+	return []types.ConsumedCapacity{*cc}
 }
 
 // readMinimum is what AWS charges at least for one read request.
@@ -314,36 +376,36 @@ func (m *Meter) record(op string, params, result any, err error) {
 			d.Items += int64(len(items))
 		}
 	case *dynamodb.PutItemOutput:
-		d.WCU = units(out.ConsumedCapacity, true)
 		d.Items = 1
 		if in, ok := params.(*dynamodb.PutItemInput); ok {
-			d.IndexWCU = m.putIndexUnits(in.Item)
+			m.setWriteUnits(&d, one(out.ConsumedCapacity), func(float64) float64 { return m.putIndexUnits(in.Item) })
 		}
 	case *dynamodb.UpdateItemOutput:
-		d.WCU = units(out.ConsumedCapacity, true)
 		d.Items = 1
 		if in, ok := params.(*dynamodb.UpdateItemInput); ok {
-			d.IndexWCU = m.updateIndexUnits(in, d.WCU)
+			m.setWriteUnits(&d, one(out.ConsumedCapacity), func(table float64) float64 { return m.updateIndexUnits(in, table) })
 		}
 	case *dynamodb.DeleteItemOutput:
-		d.WCU = units(out.ConsumedCapacity, true)
 		d.Items = 1
 		if in, ok := params.(*dynamodb.DeleteItemInput); ok {
-			d.IndexWCU = m.deleteIndexUnits(in, out, d.WCU)
+			m.setWriteUnits(&d, one(out.ConsumedCapacity), func(table float64) float64 { return m.deleteIndexUnits(in, out, table) })
 		}
 	case *dynamodb.BatchWriteItemOutput:
-		d.WCU = sumUnits(out.ConsumedCapacity, true)
-		if in, ok := params.(*dynamodb.BatchWriteItemInput); ok {
-			for table, reqs := range in.RequestItems {
-				left := len(out.UnprocessedItems[table])
-				d.Items += int64(len(reqs) - left)
-				// Unprocessed requests are retried by the caller and counted then; DynamoDB
-				// returns the unprocessed ones at the end, so count the processed prefix.
-				for _, r := range reqs[:len(reqs)-left] {
-					d.IndexWCU += m.batchIndexUnits(r)
-				}
+		in, ok := params.(*dynamodb.BatchWriteItemInput)
+		if !ok {
+			break
+		}
+		var est float64
+		for table, reqs := range in.RequestItems {
+			left := len(out.UnprocessedItems[table])
+			d.Items += int64(len(reqs) - left)
+			// Unprocessed requests are retried by the caller and counted then; DynamoDB
+			// returns the unprocessed ones at the end, so count the processed prefix.
+			for _, r := range reqs[:len(reqs)-left] {
+				est += m.batchIndexUnits(r)
 			}
 		}
+		m.setWriteUnits(&d, out.ConsumedCapacity, func(float64) float64 { return est })
 	}
 	m.bump(op, func(s *OpStats) { s.add(d) })
 }
