@@ -254,7 +254,9 @@ func (q *DynamoDBQueue) UseSigningKey(key []byte) *DynamoDBQueue {
 
 // UseLogger sets the logger for events worth knowing about: warnings (TTL could not be
 // enabled, a message moved to the dead-letter queue) and debug detail (lost races, retries).
-// The default is slog.Default(); nil silences logging.
+// The default is slog.Default(); nil silences logging. A consumer.Consumer built on the queue
+// logs here too, unless its Options.Logger names another logger, which then replaces this
+// one for the queues the consumer works with: one setting covers both.
 func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
@@ -295,6 +297,9 @@ func (q *DynamoDBQueue) Delay() time.Duration { return q.snapshot().delay }
 
 // Shards returns the shard count.
 func (q *DynamoDBQueue) Shards() int { return q.snapshot().shards }
+
+// Logger returns the logger set with UseLogger (slog.Default() unless set).
+func (q *DynamoDBQueue) Logger() *slog.Logger { return q.snapshot().logger }
 
 // DeadLetterQueue returns the dead-letter configuration, or nil.
 func (q *DynamoDBQueue) DeadLetterQueue() *DeadLetterConfig {

@@ -72,6 +72,10 @@ func New(q *dynamodbqueue.DynamoDBQueue, h Handler, opts Options) (*Consumer, er
 	if err != nil {
 		return nil, err
 	}
+	ownLogger := o.Logger != nil
+	if !ownLogger {
+		o.Logger = q.Logger()
+	}
 	queues := []*dynamodbqueue.DynamoDBQueue{q.Clone()}
 	for _, id := range o.ClientIDs {
 		queues = append(queues, q.Clone().UseClientID(id))
@@ -93,11 +97,11 @@ func New(q *dynamodbqueue.DynamoDBQueue, h Handler, opts Options) (*Consumer, er
 			return nil, fmt.Errorf("%w: %w: sources %d and %d are both table %q, %s", ErrInvalidOptions, ErrDuplicateSource, j, i, id.Table, id)
 		}
 		seen[id] = i
-		c.sources = append(c.sources, &source{
-			q:   sq,
-			id:  id,
-			log: o.Logger.With("queue", id.Queue, "client", id.ClientID),
-		})
+		log := o.Logger.With("queue", id.Queue, "client", id.ClientID)
+		if ownLogger {
+			sq.UseLogger(log) // one logger for the consumer and the queue's own events
+		}
+		c.sources = append(c.sources, &source{q: sq, id: id, log: log})
 	}
 	return c, nil
 }

@@ -47,7 +47,9 @@
 //
 // # Observability
 //
-// The consumer logs with log/slog (Options.Logger) and reports counters and latencies to
+// The consumer logs with log/slog, to the queue's logger (DynamoDBQueue.UseLogger) or to
+// Options.Logger, which then also receives the queue's own events (dead-letter moves) for the
+// queues the consumer works with: one logger for both. It reports counters and latencies to
 // Options.Hooks; package prommetrics turns them into Prometheus metrics labelled by queue and
-// client.
+// client, and serves them (prommetrics.Register, prommetrics.Handler).
 package consumer

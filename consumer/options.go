@@ -150,8 +150,12 @@ type Options struct {
 	Sources []*dynamodbqueue.DynamoDBQueue
 
 	// Logger receives structured logs: start and stop at Info, handler errors and failed queue
-	// operations at Warn, panics at Error, per-message detail at Debug. nil means
-	// slog.Default(); use slog.New(slog.DiscardHandler) to silence it.
+	// operations at Warn, panics at Error, per-message detail at Debug. When set, it also
+	// replaces the logger of the queues the consumer works with (their clones; see
+	// DynamoDBQueue.UseLogger), so the queue's own events, such as a message moved to the
+	// dead-letter queue, go to the same place, tagged with queue and client. nil means the
+	// logger of the queue given to New (slog.Default() unless set with UseLogger); use
+	// slog.New(slog.DiscardHandler) to silence both.
 	Logger *slog.Logger
 
 	// Hooks receives counters and latencies (see package prommetrics for Prometheus). nil
@@ -227,9 +231,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.OperationTimeout < 0 {
 		return bad("OperationTimeout %v, must be positive", o.OperationTimeout)
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	if o.Hooks == nil {
 		o.Hooks = NopHooks{}
