@@ -229,17 +229,11 @@ func (q *DynamoDBQueue) redriveOne(ctx context.Context, s, ds *settings, r recor
 	dst := r
 	dst.Token, dst.Origin, dst.DeadAt, dst.ReceiveCount, dst.FirstReceive = "", "", 0, 0, 0
 	dst.TTL = ttlSeconds(now.Add(s.ttl))
-	shard := 0
+	dst.PK = s.pk(s.placement(r.Group))
 	if r.Group != "" {
-		if s.shards > 1 {
-			shard = hashShard(r.Group, s.shards)
-		}
-		dst.PK, dst.SK, dst.Vis = s.pk(shard), keys.GroupMessageSK(r.Group, seq), ""
+		dst.SK, dst.Vis = keys.GroupMessageSK(r.Group, seq), ""
 	} else {
-		if s.shards > 1 {
-			shard = int(roundRobin.Add(1) % uint64(s.shards))
-		}
-		dst.PK, dst.SK, dst.Vis = s.pk(shard), keys.MessageSK(seq), keys.Vis(now, seq)
+		dst.SK, dst.Vis = keys.MessageSK(seq), keys.Vis(now, seq)
 	}
 	if err := q.register(ctx, s); err != nil {
 		return false, err

@@ -126,10 +126,26 @@ func (q *DynamoDBQueue) groupHead(ctx context.Context, s *settings, g record) (*
 }
 
 func (q *DynamoDBQueue) deleteEmptyGroup(ctx context.Context, s *settings, g record) {
-	cond := "vis = :vis AND lp = :lp"
-	values := map[string]types.AttributeValue{":vis": avS(g.Vis), ":lp": avS(g.LastPush)}
+	err := q.deleteGroupLock(ctx, s, g, true)
+	if err != nil && !isConditionFailed(err) {
+		s.logger.DebugContext(ctx, "dynamodbqueue: could not delete empty group", "group", g.SK, "error", err)
+	}
+}
+
+// deleteGroupLock deletes a group's lock item g as it was read, unless a push touched it since
+// (its lp token changed): that push's message would be left without a lock and never be
+// offered. With sameVis the lock must not have been claimed or moved either. A failed
+// condition is returned as it is (isConditionFailed); it also covers an SDK retry of an applied
+// delete, since the item is gone.
+func (q *DynamoDBQueue) deleteGroupLock(ctx context.Context, s *settings, g record, sameVis bool) error {
+	cond := "lp = :lp"
+	values := map[string]types.AttributeValue{":lp": avS(g.LastPush)}
 	if g.LastPush == "" {
-		cond, values = "vis = :vis AND attribute_not_exists(lp)", map[string]types.AttributeValue{":vis": avS(g.Vis)}
+		cond, values = "attribute_exists(PK) AND attribute_not_exists(lp)", map[string]types.AttributeValue{}
+	}
+	if sameVis {
+		cond += " AND vis = :vis"
+		values[":vis"] = avS(g.Vis)
 	}
 	_, err := q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
@@ -138,8 +154,47 @@ func (q *DynamoDBQueue) deleteEmptyGroup(ctx context.Context, s *settings, g rec
 		ExpressionAttributeValues: values,
 	})
 	if err != nil && !isConditionFailed(err) {
-		s.logger.DebugContext(ctx, "dynamodbqueue: could not delete empty group", "group", g.SK, "error", err)
+		return wrapAPI("DeleteItem (group)", s.table, err)
 	}
+	return err
+}
+
+// touchGroup makes sure a group's lock item exists and offers the group to polls. It keeps a
+// claimed or already offered group as it is (vis is set only if absent) and records a new
+// push token, which tells a consumer about to delete an empty-looking group, or a purge, that
+// a push came in. Setting the same values twice is harmless, so an SDK retry needs no care.
+//
+// The lock's TTL only ever grows: it must outlive every message of the group, or a push with a
+// shorter TTL would let the lock expire under older messages and strand them. Update
+// expressions have no max(), so the TTL is set under a condition that it does not shrink; when
+// it would (rare: a later push normally expires later), the rest is set under the condition
+// that the TTL is longer. Each failed condition means another writer changed the lock in
+// between, so a bounded number of rounds always ends.
+func (q *DynamoDBQueue) touchGroup(ctx context.Context, s *settings, pk, group, vis string, ttl int64) error {
+	values := map[string]types.AttributeValue{
+		":vis": avS(vis), ":lp": avS(handle.NewToken()), ":grp": avS(group), ":ttl": avN(ttl),
+	}
+	const set = "SET vis = if_not_exists(vis, :vis), lp = :lp, grp = :grp"
+	var err error
+	for range 4 {
+		for _, u := range [...]struct{ update, cond string }{
+			{set + ", #ttl = :ttl", "attribute_not_exists(#ttl) OR #ttl <= :ttl"},
+			{set, "#ttl > :ttl"},
+		} {
+			_, err = q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                 aws.String(s.table),
+				Key:                       key(pk, keys.GroupSK(group)),
+				UpdateExpression:          aws.String(u.update),
+				ConditionExpression:       aws.String(u.cond),
+				ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+				ExpressionAttributeValues: values,
+			})
+			if !isConditionFailed(err) {
+				return wrapAPI("UpdateItem (group)", s.table, err)
+			}
+		}
+	}
+	return wrapAPI("UpdateItem (group)", s.table, err)
 }
 
 // releaseGroup offers a group again at once (to the back of the ready index), if tok still

@@ -265,14 +265,26 @@ func (q *DynamoDBQueue) Purge(ctx context.Context) error {
 	}
 	for shard := 0; shard < s.shards; shard++ {
 		var reqs []types.WriteRequest
-		err := q.scanPartition(ctx, s.table, s.pk(shard), "", "PK, SK, nc", func(r record) {
-			reqs = append(reqs, q.deleteRequests(r)...)
+		var locks []record
+		err := q.scanPartition(ctx, s.table, s.pk(shard), "", "PK, SK, nc, vis, lp", func(r record) {
+			if strings.HasPrefix(r.SK, keys.GroupPrefix) {
+				locks = append(locks, r)
+			} else {
+				reqs = append(reqs, q.deleteRequests(r)...)
+			}
 		})
 		if err != nil {
 			return err
 		}
 		if _, err := q.batchWrite(ctx, s.table, reqs); err != nil {
 			return err
+		}
+		// A group lock goes only if no push touched it since the read, or that push's
+		// message would survive the purge without a lock and never be offered.
+		for _, g := range locks {
+			if err := q.deleteGroupLock(ctx, s, g, false); err != nil && !isConditionFailed(err) {
+				return err
+			}
 		}
 	}
 	return nil

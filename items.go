@@ -25,7 +25,9 @@ import (
 //
 // Chunk item, PK = queue|client|shard|<message SK>, SK = c#<i>: part i of a large event.
 // Group item, SK = G#<group>: vis (ready index), tok (the group's current claim), lp (last push).
-// Dedup record, SK = d#<hash>: ddu (window end, ms), msk (the message's SK), state.
+// Dedup record, PK = queue|client|0 (the home shard), SK = d#<hash>: ddu (window end, ms), msk
+// (the message's SK), mid, state (pending, done), tok (the claiming push), msg (a copy of the
+// message item) and gv (its group's vis), so any push of the ID can complete the first one's write.
 // Registry item, PK = @registry, SK = queue|client: what List reads.
 const (
 	attrPK           = "PK"
@@ -48,6 +50,8 @@ const (
 	attrDedupUntil   = "ddu"
 	attrDedupMsgSK   = "msk"
 	attrDedupState   = "state"
+	attrDedupItem    = "msg"
+	attrDedupVis     = "gv"
 	attrQueue        = "queue"
 	attrClient       = "client"
 

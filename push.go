@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
-	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
@@ -251,17 +250,7 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	m.Md5OfMessageAttributes = message.MD5OfAttributes(m.MessageAttributes)
 	m.Attributes[AttributeSentTimestamp] = strconv.FormatInt(ms(sent), 10)
 
-	shard := 0
-	switch {
-	case s.shards == 1:
-	case o.group != "":
-		shard = hashShard(o.group, s.shards)
-	case o.dedupID != "":
-		shard = hashShard(o.dedupID, s.shards)
-	default:
-		shard = int(roundRobin.Add(1) % uint64(s.shards))
-	}
-	o.pk = s.pk(shard)
+	o.pk = s.pk(s.placement(o.group))
 	if o.group != "" {
 		o.sk = keys.GroupMessageSK(o.group, seq)
 	} else {
@@ -308,10 +297,14 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	return o, nil
 }
 
-// hashShard maps a group or deduplication ID to a shard, so all its messages share one.
-func hashShard(id string, shards int) int {
-	sum := sha256.Sum256([]byte(id))
-	return int((uint64(sum[0])<<24 | uint64(sum[1])<<16 | uint64(sum[2])<<8 | uint64(sum[3])) % uint64(shards))
+// placement returns the shard a new message goes to: a group's messages all live on the home
+// shard, whatever the shard count, so raising it never splits a group; other messages take
+// turns over the shards.
+func (s *settings) placement(group string) int {
+	if group != "" || s.shards == 1 {
+		return keys.HomeShard
+	}
+	return int(roundRobin.Add(1) % uint64(s.shards))
 }
 
 // writeBatched stores messages with batch writes: first the chunks of large bodies, then the
@@ -419,6 +412,15 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 	return firstErr
 }
 
+// chunkDeletes returns the batch deletes of the body chunks o writes.
+func (o *outgoing) chunkDeletes() []types.WriteRequest {
+	reqs := make([]types.WriteRequest, len(o.chunks))
+	for i, c := range o.chunks {
+		reqs[i] = deleteReq(str(c.PutRequest.Item[attrPK]), str(c.PutRequest.Item[attrSK]))
+	}
+	return reqs
+}
+
 // unstore deletes a message whose group could not be offered, so that a push reported as
 // failed leaves nothing behind. It reports false when the message cannot be taken back
 // because a consumer has claimed it already (the group was offered by an earlier push): it is
@@ -433,114 +435,13 @@ func (q *DynamoDBQueue) unstore(ctx context.Context, s *settings, o *outgoing) b
 		return false
 	}
 	if err == nil && len(o.chunks) > 0 {
-		reqs := make([]types.WriteRequest, len(o.chunks))
-		for i, c := range o.chunks {
-			reqs[i] = deleteReq(str(c.PutRequest.Item[attrPK]), str(c.PutRequest.Item[attrSK]))
-		}
-		_, err = q.batchWrite(ctx, s.table, reqs)
+		_, err = q.batchWrite(ctx, s.table, o.chunkDeletes())
 	}
 	if err != nil {
 		s.logger.WarnContext(ctx, "dynamodbqueue: a message of a failed push may stay stored until its TTL",
 			"message_id", o.msg.MessageId, "error", err)
 	}
 	return true
-}
-
-// touchGroup makes sure a group's lock item exists and offers the group to polls. It keeps a
-// claimed or already offered group as it is (vis is set only if absent) and records a new
-// push token, which tells a consumer about to delete an empty-looking group that a push came
-// in. Setting the same values twice is harmless, so an SDK retry needs no special care.
-func (q *DynamoDBQueue) touchGroup(ctx context.Context, s *settings, pk, group, vis string, ttl int64) error {
-	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(s.table),
-		Key:              key(pk, keys.GroupSK(group)),
-		UpdateExpression: aws.String("SET vis = if_not_exists(vis, :vis), lp = :lp, grp = :grp, #ttl = :ttl"),
-		ExpressionAttributeNames: map[string]string{
-			"#ttl": attrTTL,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":vis": avS(vis), ":lp": avS(handle.NewToken()), ":grp": avS(group), ":ttl": avN(ttl),
-		},
-	})
-	return wrapAPI("UpdateItem (group)", s.table, err)
-}
-
-// writeDeduplicated stores one message with a deduplication ID. A record d#<hash(id)> claims
-// the ID for DedupWindow with a conditional put; the record names the message's key, and is
-// marked done once the message is stored. A push that finds a done record is a duplicate; one
-// that finds a pending record (its writer may have died) finishes the write under the same
-// key, so a crash between the steps never loses a message whose push reported success.
-func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *outgoing, now time.Time) error {
-	sum := sha256.Sum256([]byte(o.dedupID))
-	dk := key(o.pk, keys.DedupSK(hex.EncodeToString(sum[:16])))
-	pushTok := handle.NewToken()
-	until := now.Add(DedupWindow)
-	rec := key(o.pk, str(dk[attrSK]))
-	rec[attrDedupUntil] = avN(ms(until))
-	rec[attrDedupMsgSK] = avS(o.sk)
-	rec[attrID] = avS(o.msg.MessageId)
-	rec[attrDedupState] = avS("pending")
-	rec[attrToken] = avS(pushTok)
-	rec[attrTTL] = avN(ttlSeconds(until))
-	_, err := q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      rec,
-		ConditionExpression:       aws.String("attribute_not_exists(PK) OR ddu < :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": avN(ms(now))},
-	})
-	if err != nil {
-		if !isConditionFailed(err) {
-			return wrapAPI("PutItem (dedup)", s.table, err)
-		}
-		cur, gerr := q.getItem(ctx, s.table, dk)
-		if gerr != nil {
-			return gerr
-		}
-		if cur == nil {
-			return fmt.Errorf("dynamodbqueue: dedup record vanished during push; retry")
-		}
-		if str(cur[attrToken]) != pushTok { // not our own earlier success: a repeat
-			o.duplicate = true
-			o.msg.MessageId = str(cur[attrID])
-			if str(cur[attrDedupState]) == "done" {
-				return nil
-			}
-			// The first writer may have died half-way: finish its write under its key.
-			o.sk = str(cur[attrDedupMsgSK])
-			o.item[attrSK] = avS(o.sk)
-			o.item[attrID] = avS(o.msg.MessageId)
-			for i, c := range o.chunks {
-				c.PutRequest.Item[attrPK] = avS(keys.BodyPK(o.pk, o.sk))
-				o.chunks[i] = c
-			}
-		}
-	}
-	if len(o.chunks) > 0 {
-		if _, err := q.batchWrite(ctx, s.table, o.chunks); err != nil {
-			return err
-		}
-	}
-	_, err = q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                o.item,
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	if err != nil && !isConditionFailed(err) { // exists: stored by us (SDK retry) or the first writer
-		return wrapAPI("PutItem (message)", s.table, err)
-	}
-	if o.group != "" {
-		if err := q.touchGroup(ctx, s, o.pk, o.group, o.groupVis, o.ttl); err != nil {
-			return err
-		}
-	}
-	_, err = q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       dk,
-		UpdateExpression:          aws.String("SET #st = :done"),
-		ExpressionAttributeNames:  map[string]string{"#st": attrDedupState},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":done": avS("done")},
-	})
-	return wrapAPI("UpdateItem (dedup)", s.table, err)
 }
 
 // register records the (queue, client) pair in the registry partition once per process, so

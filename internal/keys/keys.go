@@ -29,6 +29,14 @@ func PartitionKey(queue, client string, shard int) string {
 	return queue + sep + client + sep + strconv.Itoa(shard)
 }
 
+// HomeShard is the shard that holds every message group and every deduplication record of a
+// (queue, client) pair, whatever its shard count: placing them by the shard count would move a
+// group or a deduplication scope whenever the count changes, splitting the group (two messages
+// in flight, out of order) or forgetting the IDs pushed before. Messages outside groups go to
+// any shard. It is 0, the only shard of an unsharded pair, so tables written with one shard
+// keep their layout.
+const HomeShard = 0
+
 // PairPrefix is the prefix shared by every partition key of a (queue, client) pair, including
 // its body partitions: the value to use in a dynamodb:LeadingKeys condition.
 func PairPrefix(queue, client string) string {
