@@ -35,20 +35,27 @@ type ReceiveOptions struct {
 	// MaxMessages is the most messages to return (1..MaxReceiveMessages; 0 means 1).
 	MaxMessages int
 	// MinMessages makes the call return as soon as it holds at least this many messages
-	// (1..MaxMessages; 0 means 1), or when WaitTime is over.
+	// (1..MaxMessages; 0 means 1), or when WaitTime is over. While it waits for more, the
+	// messages it holds stay claimed: it extends their visibility before it runs out, so it
+	// never claims or returns a message twice. With a VisibilityTimeout under one second it
+	// returns as soon as it holds any message instead.
 	MinMessages int
 	// WaitTime is how long to wait for MinMessages (0..MaxWaitTime). 0 makes one pass over
 	// the queue and returns at once.
 	WaitTime time.Duration
-	// VisibilityTimeout hides the received messages from other consumers this long
-	// (0..MaxVisibilityTimeout); 0 means the queue's default (UseVisibilityTimeout).
+	// VisibilityTimeout hides the received messages from other consumers this long from the
+	// moment the call returns (0..MaxVisibilityTimeout); 0 means the queue's default
+	// (UseVisibilityTimeout). Messages claimed early in a long poll have their timeout
+	// restarted when the call returns, at the cost of one write each.
 	VisibilityTimeout time.Duration
 }
 
 // PollMessages claims up to maxMessages visible messages and hides them for visibilityTimeout
 // (0 = the queue's default). With timeout 0 it makes one pass and returns at once, with
 // whatever it found (possibly nothing). With a positive timeout it keeps trying until it holds
-// maxMessages or the timeout is over, and returns what it holds then.
+// maxMessages or the timeout is over, and returns what it holds then. Messages it holds while
+// it waits stay hidden (see ReceiveOptions.MinMessages): each message is returned once, and
+// its visibility timeout runs from the moment the call returns.
 //
 // Each returned message carries a ReceiptHandle for DeleteMessages and ChangeVisibility, and
 // the SentTimestamp, ApproximateReceiveCount and ApproximateFirstReceiveTimestamp attributes.
@@ -97,32 +104,45 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 	deadline := time.Now().Add(opts.WaitTime)
 	wakeKey := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
 	interval := s.pollMin
-	var got []events.SQSMessage
-	for {
+	var held heldClaims
+	for pass := 0; ; pass++ {
 		wake := q.core.wake.channel(wakeKey)
-		batch, err := q.receivePass(ctx, s, maxN-len(got), vt)
-		got = append(got, batch...)
+		// Keep what is held from lapsing while collecting more (see receive_hold.go); if that
+		// fails, return what is held while the claims are still good.
+		if held.len() > 0 && !q.core.now().Before(held.renewAt(vt)) &&
+			!q.extend(ctx, s, &held, vt, func(int) bool { return true }) {
+			return held.msgs, nil
+		}
+		start := q.core.now()
+		batch, err := q.receivePass(ctx, s, maxN-held.len(), vt)
+		held.add(s, batch, start, vt, pass)
 		if err != nil {
+			got := q.finish(ctx, s, &held, vt, pass)
 			if len(got) > 0 && ctx.Err() != nil {
 				return got, nil
 			}
 			return got, err
 		}
 		left := time.Until(deadline)
-		if len(got) >= minN || opts.WaitTime == 0 || left <= 0 {
-			return got, nil
+		if held.len() >= minN || opts.WaitTime == 0 || left <= 0 || (held.len() > 0 && vt < minHoldVisibility) {
+			return q.finish(ctx, s, &held, vt, pass), nil
 		}
 		if len(batch) > 0 {
 			interval = s.pollMin
 		}
 		// Nothing more is visible now: wait for a push from this process, the next retry
-		// (a push from another process), the deadline or the end of ctx.
-		t := time.NewTimer(min(interval, left))
+		// (a push from another process), the deadline, the renewal of what is held, or the
+		// end of ctx.
+		d := min(interval, left)
+		if held.len() > 0 {
+			d = max(min(d, held.renewAt(vt).Sub(q.core.now())), 0)
+		}
+		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if len(got) > 0 {
-				return got, nil
+			if held.len() > 0 {
+				return q.finish(ctx, s, &held, vt, pass+1), nil
 			}
 			return nil, ctx.Err()
 		case <-wake:
