@@ -33,7 +33,7 @@ install() {
     if ! installed; then
       cd "$INSTALL_DIR"
       # classic-level's install script only picks its prebuilt binary (node-gyp-build).
-      npm_package_json "$INSTALL_DIR" "classic-level@3.0.0"
+      npm_package_json "$INSTALL_DIR" classic-level
       echo "dynalite.sh: installing dynalite@$VERSION into $INSTALL_DIR" >&2
       npm install --no-audit --no-fund --loglevel=error "dynalite@$VERSION" >&2
     fi

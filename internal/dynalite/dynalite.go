@@ -68,6 +68,16 @@ func writeLauncher(dir string) (string, error) {
 	return p, os.Rename(tmp, p)
 }
 
+// packageJSON lists in allowScripts the one dependency with an install script, which we
+// reviewed: classic-level's only picks its prebuilt binary (node-gyp-build). npm 11 prints an
+// "install-scripts" advisory for unlisted ones; older npm ignores the field.
+// scripts/lib.sh writes the same file.
+var packageJSON = []byte(`{
+  "private": true,
+  "allowScripts": {"classic-level": true}
+}
+`)
+
 func installed(dir string) bool {
 	_, err := os.Stat(binPath(dir))
 	return err == nil
@@ -96,7 +106,7 @@ func Install(ctx context.Context, dir string) error {
 	// directory that has one.
 	pkg := filepath.Join(dir, "package.json")
 	if _, err := os.Stat(pkg); errors.Is(err, os.ErrNotExist) {
-		if err := os.WriteFile(pkg, []byte("{\"private\": true}\n"), 0o644); err != nil {
+		if err := os.WriteFile(pkg, packageJSON, 0o644); err != nil {
 			return err
 		}
 	}

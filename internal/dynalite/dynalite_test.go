@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -198,6 +199,14 @@ func TestInstallConcurrent(t *testing.T) {
 	listTables(t, s.Endpoint())
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	// The install is quiet: npm 11 warns about dependencies whose install scripts package.json's
+	// allowScripts does not list; an up-to-date re-run shows that advisory too if it applies.
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "dynalite@"+Version)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "npm warn") {
+		t.Fatalf("npm install in %s: %v\n%s", dir, err, out)
 	}
 }
 
