@@ -213,10 +213,11 @@ func (q *DynamoDBQueue) UseDelay(d time.Duration) *DynamoDBQueue {
 }
 
 // UseShards spreads the (queue, client) pair over n partition keys (1..MaxShards) so it can
-// go past the throughput of one DynamoDB partition. Producers spread messages over the shards
-// (a message group always stays on one shard); consumers visit shards starting at a random one.
-// Order then holds per shard and per group. Raise n freely; before lowering it, drain the
-// shards that go away (they are no longer polled).
+// go past the throughput of one DynamoDB partition. Producers spread messages outside groups
+// over the shards; message groups and deduplication records stay on shard 0 whatever n is, so
+// changing n never splits a group or forgets a deduplication ID. Consumers visit shards starting
+// at a random one. Order then holds per shard and per group. Raise n freely; before lowering it,
+// drain the shards that go away (they are no longer polled).
 func (q *DynamoDBQueue) UseShards(n int) *DynamoDBQueue {
 	return q.update(func(s *settings) { s.shards = n })
 }
