@@ -1,10 +1,18 @@
 // Package prommetrics reports the activity of a consumer.Consumer as Prometheus metrics.
 //
-// Metrics implements consumer.Hooks and prometheus.Collector:
+// Metrics implements consumer.Hooks and prometheus.Collector. Register creates and registers
+// them, and Handler serves a registry on /metrics:
 //
-//	m := prommetrics.New(prommetrics.Options{})
-//	prometheus.MustRegister(m)
+//	reg := prometheus.NewRegistry() // or nil for prometheus.DefaultRegisterer
+//	m, err := prommetrics.Register(reg, prommetrics.Options{})
+//	if err != nil {
+//		return err
+//	}
 //	c, err := consumer.New(q, handler, consumer.Options{Hooks: m})
+//	...
+//	http.Handle("/metrics", prommetrics.Handler(reg))
+//
+// (New returns unregistered metrics, for a registerer of your own: reg.MustRegister(m).)
 //
 // Every metric is labelled by queue and client (the source's queue name and client ID). With
 // the default namespace and subsystem the names are:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +21,9 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain points the AWS environment at the local DynamoDB, for the example that builds its
+// client with config.LoadDefaultConfig as a program would.
+func TestMain(m *testing.M) { testenv.MainWithAWSEnvironment(m) }
 
 // TestMetricsFromARealConsumer runs a consumer with the adapter as its hooks over 5 messages,
 // one of which fails once, and reads the counters back through a registry.
@@ -156,5 +160,40 @@ func TestNamesAndPrefixes(t *testing.T) {
 		if strings.Join(names, " ") != strings.Join(want, " ") {
 			t.Errorf("prefix %q: families %v, want %v", tc.prefix, names, want)
 		}
+	}
+}
+
+// TestRegisterAndHandler: Register registers on the given registry (nil: the default one),
+// refuses a second set of the same metrics without registering anything, and Handler serves
+// what the registry gathers.
+func TestRegisterAndHandler(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := prommetrics.Register(reg, prommetrics.Options{Namespace: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var already prometheus.AlreadyRegisteredError
+	if m2, err := prommetrics.Register(reg, prommetrics.Options{Namespace: "acme"}); m2 != nil || !errors.As(err, &already) {
+		t.Errorf("second Register = %v, %v; want an AlreadyRegisteredError", m2, err)
+	}
+	m.OnReceive(context.Background(), consumer.Source{Table: "t", Queue: "q", ClientID: "c"}, 2)
+	rec := httptest.NewRecorder()
+	prommetrics.Handler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `acme_consumer_received_total{client="c",queue="q"} 2`; rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("Handler: %d\n%s\nwant a line %s", rec.Code, rec.Body, want)
+	}
+
+	// nil means the default registerer and gatherer; a distinct namespace keeps it apart from
+	// anything else in this binary.
+	d, err := prommetrics.Register(nil, prommetrics.Options{Namespace: "prommetrics_test_default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prometheus.DefaultRegisterer.Unregister(d)
+	d.OnReceive(context.Background(), consumer.Source{Table: "t", Queue: "q", ClientID: "c"}, 1)
+	rec = httptest.NewRecorder()
+	prommetrics.Handler(nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `prommetrics_test_default_consumer_received_total{client="c",queue="q"} 1`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("Handler(nil) does not serve the default registry's metrics; want a line %s", want)
 	}
 }
