@@ -30,7 +30,8 @@ type TableInfo struct {
 // the table is ACTIVE. created is false when the table already existed (the call is idempotent
 // and also safe to run from several processes at once).
 //
-// When the endpoint refuses to enable time to live (dynalite, for one), the table is still
+// Where time to live is turned on by this call, an info record says so. When the endpoint
+// refuses to enable time to live (dynalite, for one), the table is still
 // created and usable, created and err are (true, nil), and a warning wrapping ErrTTLNotEnabled
 // is logged: expired messages are then never delivered but also not deleted automatically.
 // DescribeQueueTable reports the TTL status.
@@ -76,7 +77,12 @@ func (q *DynamoDBQueue) CreateQueueTable(ctx context.Context) (created bool, err
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, tableWait); err != nil {
 		return created, wrapAPI("wait for table", s.table, err)
 	}
-	if err := q.enableTTL(ctx, s); err != nil {
+	enabled, err := q.enableTTL(ctx, s)
+	if enabled {
+		s.logger.InfoContext(ctx, "dynamodbqueue: time to live enabled: DynamoDB deletes expired messages",
+			"table", s.table, "attribute", attrTTL)
+	}
+	if err != nil {
 		if errors.Is(err, ErrTTLNotEnabled) {
 			level := slog.LevelWarn
 			if !created {
@@ -90,13 +96,14 @@ func (q *DynamoDBQueue) CreateQueueTable(ctx context.Context) (created bool, err
 	return created, nil
 }
 
-// enableTTL turns on time to live for the TTL attribute unless it is on already. An endpoint
-// that does not implement the TTL API yields an error wrapping ErrTTLNotEnabled.
-func (q *DynamoDBQueue) enableTTL(ctx context.Context, s *settings) error {
+// enableTTL turns on time to live for the TTL attribute unless it is on already; enabled
+// reports whether this call turned it on. An endpoint that does not implement the TTL API
+// yields an error wrapping ErrTTLNotEnabled.
+func (q *DynamoDBQueue) enableTTL(ctx context.Context, s *settings) (enabled bool, err error) {
 	if st, err := q.ttlStatus(ctx, s.table); err == nil && (st == string(types.TimeToLiveStatusEnabled) || st == string(types.TimeToLiveStatusEnabling)) {
-		return nil
+		return false, nil
 	}
-	_, err := q.core.api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+	_, err = q.core.api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: aws.String(s.table),
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{
 			AttributeName: aws.String(attrTTL),
@@ -104,16 +111,16 @@ func (q *DynamoDBQueue) enableTTL(ctx context.Context, s *settings) error {
 		},
 	})
 	if err == nil {
-		return nil
+		return true, nil
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	var rnf *types.ResourceNotFoundException
 	if errors.As(err, &rnf) {
-		return wrapAPI("UpdateTimeToLive", s.table, err)
+		return false, wrapAPI("UpdateTimeToLive", s.table, err)
 	}
-	return fmt.Errorf("%w on table %q (endpoint said: %w)", ErrTTLNotEnabled, s.table, err)
+	return false, fmt.Errorf("%w on table %q (endpoint said: %w)", ErrTTLNotEnabled, s.table, err)
 }
 
 func (q *DynamoDBQueue) ttlStatus(ctx context.Context, table string) (string, error) {
