@@ -216,21 +216,26 @@ func TestPurgeDuringDedupPushDoesNotBlockID(t *testing.T) {
 }
 
 // Bug 5: when a second push of a deduplication ID arrives while the first is between its
-// writes, the message delivered is the first one (the one reported as the original).
+// writes, the message delivered is the first one (the one reported as the original), also when
+// its body is stored in chunks; the second push's chunks are not left behind.
 func TestConcurrentDedupPushDeliversOriginal(t *testing.T) {
 	t.Parallel()
-	for _, group := range []string{"", "g"} {
-		t.Run("group "+cmp.Or(group, "none"), func(t *testing.T) {
+	for _, tc := range []struct {
+		name, group string
+		size        int
+	}{{"no group", "", 1}, {"group", "g", 1}, {"large body", "", 4000}} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, table := newTable(t)
 			q, api := hookedQueue(t, table, "dedup-race", "c", nil)
 			other := plainQueue(t, table, "dedup-race", "c")
+			bodyA, bodyB := strings.Repeat("A", tc.size), strings.Repeat("B", tc.size)
 			var resB dynamodbqueue.PushResult
 			api.set(onceBefore(isMessagePut, func() error {
-				resB = pushWith(t, other, dynamodbqueue.PushOptions{}, msgIn("B", group, "R"))
+				resB = pushWith(t, other, dynamodbqueue.PushOptions{}, msgIn(bodyB, tc.group, "R"))
 				return nil
 			}))
-			resA := pushWith(t, q, dynamodbqueue.PushOptions{}, msgIn("A", group, "R"))
+			resA := pushWith(t, q, dynamodbqueue.PushOptions{}, msgIn(bodyA, tc.group, "R"))
 			api.set(nil)
 			if resA.Duplicates != 0 || resB.Duplicates != 1 {
 				t.Fatalf("Duplicates: A %d, B %d; want 0 and 1", resA.Duplicates, resB.Duplicates)
@@ -240,8 +245,11 @@ func TestConcurrentDedupPushDeliversOriginal(t *testing.T) {
 				t.Fatalf("B told MessageId %s, A's is %s", resB.Pushed[0].MessageId, idA)
 			}
 			expectCount(t, q, 1)
-			if got := expectDelivery(t, q, "A"); got[0].MessageId != idA {
+			if got := expectDelivery(t, q, bodyA); got[0].MessageId != idA {
 				t.Fatalf("delivered MessageId %s, want A's %s", got[0].MessageId, idA)
+			}
+			if n := itemCount(t, q); tc.group == "" && n != 2 {
+				t.Fatalf("%d items left after the delivery, want 2 (registry, dedup record)", n)
 			}
 		})
 	}
@@ -324,5 +332,30 @@ func TestDedupScopeIndependentOfShardCount(t *testing.T) {
 			}
 			expectCount(t, q, ids)
 		})
+	}
+}
+
+// A poll that finds a group's lock expired must not delete it under a push that extended it
+// meanwhile (the race of bug 2, with a poll's clean-up instead of a purge).
+func TestExpiredGroupLockRacingPushDoesNotStrand(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	clk := &dynamodbqueue.Clock{}
+	q, api := hookedQueue(t, table, "expired-lock", "c", clk)
+	other := plainQueue(t, table, "expired-lock", "c")
+	pushWith(t, q, dynamodbqueue.PushOptions{TTL: 2 * time.Second}, msgIn("A", "g", ""))
+	clk.Advance(3 * time.Second)
+	api.set(onceBefore(func(op string, _ any) bool { return op == "BatchWriteItem" || op == "DeleteItem" }, func() error {
+		pushWith(t, other, dynamodbqueue.PushOptions{TTL: time.Hour}, msgIn("B", "g", ""))
+		return nil
+	}))
+	got := mustPoll(t, q, time.Hour, 10) // may deliver B, pushed during the poll
+	api.set(nil)
+	if _, err := q.DeleteMessages(ctxT(t), toHandles(got)...); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, expectDelivery(t, other)...)
+	if b := bodyList(got); !slices.Equal(b, []string{"B"}) {
+		t.Fatalf("delivered %q, want [B]", b)
 	}
 }

@@ -232,7 +232,9 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		pool := make([]candidate, 0, len(resp.Items))
 		for _, item := range resp.Items {
 			r := decodeRecord(item)
-			if r.expired(now) {
+			// An expired group lock is not dropped here: a push may have extended it since
+			// this read. claimGroup deletes it once the group is empty and untouched.
+			if r.expired(now) && keys.IsMessageSK(r.SK) {
 				expired = append(expired, q.deleteRequests(r)...)
 				continue
 			}
