@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,15 +121,25 @@ func (s *settings) owns(h handle.Handle) error {
 		return fmt.Errorf("%w: it is for %q, not this queue and client", ErrForeignReceiptHandle, h.PK)
 	case shard >= MaxShards || !keys.IsMessageSK(h.SK):
 		return fmt.Errorf("%w: it names no message", ErrInvalidReceiptHandle)
-	case h.Group != "" && !isGroupSK(h.Group):
-		return fmt.Errorf("%w: it names no group", ErrInvalidReceiptHandle)
+	case h.Group != groupOfMessage(h.SK):
+		// The group is part of the message's key: a handle that names another group (or none
+		// for a grouped message) was altered, whatever its MAC says.
+		return fmt.Errorf("%w: its group does not match its message", ErrInvalidReceiptHandle)
 	}
 	return nil
 }
 
-func isGroupSK(sk string) bool {
-	_, ok := keys.GroupFromSK(sk)
-	return ok && sk[:len(keys.GroupPrefix)] == keys.GroupPrefix
+// groupOfMessage returns the sort key of the lock of the group a message sort key belongs
+// to, or "" for a message outside groups (and for a malformed one, which fails elsewhere).
+func groupOfMessage(sk string) string {
+	if !strings.HasPrefix(sk, keys.GroupMsgPrefix) {
+		return ""
+	}
+	group, ok := keys.GroupFromSK(sk)
+	if !ok {
+		return "\x00" // matches no handle's group
+	}
+	return keys.GroupSK(group)
 }
 
 // deleteOne deletes the message if the handle's token still holds it, then releases its group
@@ -158,9 +169,28 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 		}
 	}
 	if h.Group != "" {
-		q.releaseGroup(ctx, s, h.PK, h.Group, h.Token)
+		q.releaseDeletedGroup(ctx, s, h)
 	}
 	return chunks, nil
+}
+
+// releaseDeletedGroup offers the group of a deleted message again at once (to the back of the
+// ready index), if the handle's token still holds it, and drops the token: the deleted
+// message's handle must not move the group any more (see changeOne). Failing is harmless: the
+// claim then ends at its visibility timeout. A retry of an applied release fails its condition.
+func (q *DynamoDBQueue) releaseDeletedGroup(ctx context.Context, s *settings, h handle.Handle) {
+	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(h.PK, h.Group),
+		ConditionExpression: aws.String("tok = :tok"),
+		UpdateExpression:    aws.String("SET vis = :vis REMOVE tok"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":tok": avS(h.Token), ":vis": avS(keys.Vis(q.core.now(), q.core.seq.Next())),
+		},
+	})
+	if err != nil && !isConditionFailed(err) {
+		s.logger.DebugContext(ctx, "dynamodbqueue: could not release group", "group", h.Group, "error", err)
+	}
 }
 
 // checkGone interprets a failed delete condition: nil if the message no longer exists (deleted
@@ -184,10 +214,23 @@ func (q *DynamoDBQueue) checkGone(ctx context.Context, s *settings, h handle.Han
 }
 
 // changeOne moves the visibility of a held message (or of its group's claim).
+//
+// A grouped message's visibility is its group's lock, which carries the claim token too; the
+// message itself must also still carry it, or a handle of a message deleted (or claimed anew)
+// could still hide its group. The lock write cannot be conditioned on the message, so the
+// message is read first; a delete racing in between is covered by releaseDeletedGroup, which
+// drops the token from the lock, so the lock write then fails.
 func (q *DynamoDBQueue) changeOne(ctx context.Context, s *settings, h handle.Handle, d time.Duration) error {
 	at := q.core.now().Add(d)
 	if h.Group != "" {
-		err := q.setGroupVisibility(ctx, s, h.PK, h.Group, h.Token, at)
+		item, err := q.getItem(ctx, s.table, key(h.PK, h.SK))
+		if err != nil {
+			return err
+		}
+		if item == nil || str(item[attrToken]) != h.Token {
+			return ErrStaleReceiptHandle
+		}
+		err = q.setGroupVisibility(ctx, s, h.PK, h.Group, h.Token, at)
 		if isConditionFailed(err) {
 			return ErrStaleReceiptHandle
 		}
@@ -195,9 +238,11 @@ func (q *DynamoDBQueue) changeOne(ctx context.Context, s *settings, h handle.Han
 	}
 	seq, _ := keys.SeqFromSK(h.SK)
 	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(h.PK, h.SK),
-		ConditionExpression:       aws.String("tok = :tok"),
+		TableName: aws.String(s.table),
+		Key:       key(h.PK, h.SK),
+		// Only an indexed message has vis: a grouped one must never get it (it would become
+		// deliverable outside its group), whatever the handle says.
+		ConditionExpression:       aws.String("tok = :tok AND attribute_exists(vis)"),
 		UpdateExpression:          aws.String("SET vis = :vis"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":tok": avS(h.Token), ":vis": avS(keys.Vis(at, seq))},
 	})
