@@ -42,7 +42,7 @@ func (a *app) statsCommand() *cobra.Command {
 The counts read every message item of the pair, so they cost in proportion to its size.`,
 		Example: `  ddbq stats -t queues -q orders -c acme
   ddbq stats -t queues --all --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
@@ -109,7 +109,7 @@ deduplication records. With --all, delete every item of the table: all queues, a
 and the registry that 'ddbq queues' reads. Both need --yes.`,
 		Example: `  ddbq purge -t queues -q orders -c acme --yes
   ddbq purge -t queues --all --yes`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if !yes {
 				if all {
@@ -154,7 +154,6 @@ func (a *app) dlqCommand() *cobra.Command {
 		Long: `Work with the dead-letter queue of the (queue, client) pair: by default the pair
 (<queue>-dlq, <client>) in the same table, as the library's UseDeadLetterQueue names it;
 --dlq-queue, --dlq-client and --dlq-table name another.`,
-		Args: cobra.NoArgs,
 	}
 	dlq.addLocation(cmd.PersistentFlags())
 	cmd.PersistentFlags().IntVar(&dlq.maxReceives, "max-receives", 1, "MaxReceiveCount of the queue (1..1000); list and redrive do not need it, it is accepted\nso that one set of dead-letter flags works with receive too")
@@ -163,8 +162,11 @@ func (a *app) dlqCommand() *cobra.Command {
 		Use:     "list",
 		Short:   "Show dead letters without moving them (peek on the dead-letter queue)",
 		Example: `  ddbq dlq list -t queues -q orders -c acme`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			if err := checkMax(maxList); err != nil {
+				return err
+			}
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
 				return err
@@ -190,7 +192,7 @@ func (a *app) dlqCommand() *cobra.Command {
 			return a.printMessages(msgs, false)
 		}),
 	}
-	list.Flags().IntVarP(&maxList, "max", "n", 10, "most dead letters to show (1..1000)")
+	list.Flags().IntVarP(&maxList, "max", "n", 10, maxUsage("most dead letters to show"))
 	var maxMove int
 	redrive := &cobra.Command{
 		Use:   "redrive",
@@ -198,7 +200,7 @@ func (a *app) dlqCommand() *cobra.Command {
 		Long: `Move up to --max dead letters (0: all) back to the (queue, client) pair. A moved message
 starts over: receive count 0, visible at once, back in its message group if it had one.`,
 		Example: `  ddbq dlq redrive -t queues -q orders -c acme --max 100`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if maxMove < 0 {
 				return usageError("--max %d, must be 0 (all) or positive", maxMove)
@@ -245,7 +247,7 @@ and stats with --read-only), by a dynamodb:LeadingKeys condition. Nothing is sen
 Without --table-arn the ARN is arn:aws:dynamodb:REGION:*:table/TABLE, REGION being --region
 or *; pass the full ARN to pin region and account.`,
 		Example: `  ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if arn == "" {
 				if a.g.table == "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,7 +70,8 @@ Where DynamoDB is:
   the local dynalite    --local (started with: ddbq local start)
 
 Exit codes: 0 ok, 1 runtime or DynamoDB error, 2 invalid usage or input, 3 not found (table,
-local dynalite), 4 partial failure (some messages or handles failed), 130 interrupted.`
+local dynalite), 4 partial failure (some messages or handles failed), 5 nothing received
+(receive --exit-empty), 130 interrupted.`
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -85,7 +87,9 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// --version; cobra's default `completion bash|zsh|fish|powershell` command stays on.
+	root.Version = readVersion().String()
+	root.SetVersionTemplate("ddbq version {{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w", err) // stays a cobra (usage) error
 	})
@@ -100,7 +104,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVar(&a.g.local, "local", false, "use the local dynalite started by 'ddbq local start'")
 	f.IntVar(&a.g.shards, "shards", 1, "shard count of the queue, as its producers use it (env "+EnvShards+")")
 	f.BoolVar(&a.g.json, "json", false, "print JSON (one object per line) instead of text")
-	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log debug detail to stderr")
+	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log debug detail to stderr: every DynamoDB request, the library's debug logs, whole error chains")
 
 	root.AddCommand(
 		a.tableCommand(),
@@ -117,6 +121,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.benchCommand(),
 		a.localCommand(),
 		a.demoCommand(),
+		a.versionCommand(),
 	)
 	return root
 }
@@ -127,6 +132,15 @@ func group(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	return cmd
+}
+
+// noArgs is cobra.NoArgs for commands without subcommands, saying what is wrong: cobra's
+// own calls an extra argument an "unknown command".
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
 }
 
 // wrap marks err as coming from ddbq's own code (not from cobra's parsing).
@@ -183,29 +197,36 @@ func (a *app) resolveGlobals(fs *pflag.FlagSet) error {
 }
 
 // stateDir is where `ddbq local` keeps the pid, endpoint and log of the local dynalite:
-// $DDBQ_STATE_DIR, else <repository>/.local (shared with scripts/dynalite.sh), else the
-// user's cache directory.
+// $DDBQ_STATE_DIR, else <user cache directory>/ddbq. It never depends on the working
+// directory, so there is one local dynalite per user, found from anywhere.
 func (a *app) stateDir() (string, error) {
 	if d := a.getenv(EnvStateDir); d != "" {
 		return d, nil
 	}
-	if root, err := dynalite.FindRepoRoot(); err == nil {
-		return filepath.Join(root, ".local"), nil
-	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", usageError("no directory for the local dynalite's state: set %s", EnvStateDir)
+		return "", usageError("no directory for the local dynalite's state (%v): set %s", err, EnvStateDir)
 	}
 	return filepath.Join(cache, "ddbq"), nil
 }
 
-// installDir is where dynalite is installed: <repository>/.local/dynalite inside the
-// repository, else <state dir>/dynalite.
-func (a *app) installDir(stateDir string) string {
-	if root, err := dynalite.FindRepoRoot(); err == nil {
-		return dynalite.InstallDir(root)
+// installDir is where dynalite is installed: $DDBQ_DYNALITE_DIR, else the repository's
+// .local/dynalite when run inside the dynamodbqueue repository (where scripts/dynalite.sh
+// installs it, so it is not installed twice), else <user cache directory>/ddbq/dynalite.
+// Only the installation may come from the repository: the running server is found by
+// stateDir alone.
+func (a *app) installDir() (string, error) {
+	if d := a.getenv(EnvDynaliteDir); d != "" {
+		return d, nil
 	}
-	return filepath.Join(stateDir, "dynalite")
+	if root, err := dynalite.FindRepoRoot(); err == nil {
+		return dynalite.InstallDir(root), nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", usageError("no directory to install dynalite into (%v): set %s", err, EnvDynaliteDir)
+	}
+	return filepath.Join(cache, "ddbq", "dynalite"), nil
 }
 
 // localEndpoint returns the endpoint of the running local dynalite.
@@ -245,7 +266,7 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 			if a.g.region != "" {
 				cfg.Region = a.g.region
 			}
-			return cfg, nil
+			return a.withRequestLog(cfg), nil
 		}
 	}
 	var opts []func(*config.LoadOptions) error
@@ -269,7 +290,7 @@ func (a *app) awsConfig(ctx context.Context) (aws.Config, error) {
 	if a.endpoint == "" {
 		a.endpoint = "DynamoDB in " + cfg.Region
 	}
-	return cfg, nil
+	return a.withRequestLog(cfg), nil
 }
 
 func isLoopback(host string) bool {

@@ -41,7 +41,7 @@ it at the end; a table given with -t is used, and dropped at the end only if the
 and --keep-table is not set.`,
 		Example: `  ddbq bench --workloads throughput --messages 500
   ddbq bench --local --workloads latency,head-of-line --in-flight 0,1000 --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			c := cfg
 			var err error

@@ -35,22 +35,25 @@ const (
 	// ExitPartial: some messages or receipt handles failed while others succeeded, or some
 	// handles were stale.
 	ExitPartial = 4
+	// ExitEmpty: receive --exit-empty received no message.
+	ExitEmpty = 5
 	// ExitInterrupted: the command was interrupted (Ctrl-C, SIGTERM).
 	ExitInterrupted = 130
 )
 
 // Environment variables that ddbq reads.
 const (
-	EnvTable      = "DDBQ_TABLE"             // default for --table
-	EnvQueue      = "DDBQ_QUEUE"             // default for --queue
-	EnvClient     = "DDBQ_CLIENT"            // default for --client
-	EnvEndpoint   = "DDBQ_ENDPOINT"          // default for --endpoint
-	EnvEndpoint2  = "DYNAMODBQUEUE_ENDPOINT" // default for --endpoint when DDBQ_ENDPOINT is unset
-	EnvRegion     = "AWS_REGION"             // default for --region
-	EnvProfile    = "AWS_PROFILE"            // default for --profile
-	EnvShards     = "DDBQ_SHARDS"            // default for --shards
-	EnvStateDir   = "DDBQ_STATE_DIR"         // where `ddbq local` keeps the dynalite state files
-	EnvSigningKey = "DDBQ_SIGNING_KEY"       // receipt-handle signing key (UseSigningKey)
+	EnvTable       = "DDBQ_TABLE"             // default for --table
+	EnvQueue       = "DDBQ_QUEUE"             // default for --queue
+	EnvClient      = "DDBQ_CLIENT"            // default for --client
+	EnvEndpoint    = "DDBQ_ENDPOINT"          // default for --endpoint
+	EnvEndpoint2   = "DYNAMODBQUEUE_ENDPOINT" // default for --endpoint when DDBQ_ENDPOINT is unset
+	EnvRegion      = "AWS_REGION"             // default for --region
+	EnvProfile     = "AWS_PROFILE"            // default for --profile
+	EnvShards      = "DDBQ_SHARDS"            // default for --shards
+	EnvStateDir    = "DDBQ_STATE_DIR"         // where `ddbq local` keeps the dynalite state files
+	EnvDynaliteDir = "DDBQ_DYNALITE_DIR"      // where `ddbq local start` and `ddbq demo` install dynalite
+	EnvSigningKey  = "DDBQ_SIGNING_KEY"       // receipt-handle signing key (UseSigningKey)
 )
 
 // Execute runs ddbq with args (without the program name), reading stdin and writing to

@@ -3,15 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
 
 func str(s string) *string { return &s }
@@ -107,13 +110,64 @@ func TestParseJSONMessages(t *testing.T) {
 }
 
 func TestParseLines(t *testing.T) {
-	got, err := ParseLines(strings.NewReader("a\r\n\nb c\n{\"body\":1}"))
+	got, err := ParseLines(strings.NewReader("a\r\n\nb c\n{\"body\":1}"), "stdin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []events.SQSMessage{{Body: "a"}, {Body: "b c"}, {Body: `{"body":1}`}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+// TestParseLinesTooLarge: a line longer than the largest message is the library's size
+// error, not bufio.Scanner's "token too long"; a line of exactly that size is read.
+func TestParseLinesTooLarge(t *testing.T) {
+	full := strings.Repeat("x", message.DefaultMaxSize)
+	got, err := ParseLines(strings.NewReader("a\n"+full+"\r\n"), "f.txt")
+	if err != nil || len(got) != 2 || got[1].Body != full {
+		t.Errorf("a line of the largest size: %d messages, %v", len(got), err)
+	}
+	_, err = ParseLines(strings.NewReader("a\n"+strings.Repeat("x", 2<<20)+"\n"), "f.txt")
+	if !errors.Is(err, dynamodbqueue.ErrMessageTooLarge) || !strings.Contains(err.Error(), "f.txt: line 2: message too large") {
+		t.Errorf("a 2 MiB line: %v, want ErrMessageTooLarge naming f.txt line 2", err)
+	}
+	if ExitCode(&commandError{err: err}) != ExitUsage {
+		t.Errorf("exit code of %v: %d, want %d", err, ExitCode(&commandError{err: err}), ExitUsage)
+	}
+}
+
+// TestParseHandlesLongLines: a JSON line of the largest message, as any JSON writer may
+// print it (here with every body byte escaped as \u003c, six bytes each), gives its handle.
+func TestParseHandlesLongLines(t *testing.T) {
+	body := strings.Repeat("<", message.DefaultMaxSize)
+	line, err := json.Marshal(events.SQSMessage{ReceiptHandle: "h-big", Body: body}) // escapes HTML
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(line) < 6*len(body) {
+		t.Fatalf("the line is %d bytes, want the escaped form (at least %d)", len(line), 6*len(body))
+	}
+	got, err := ParseHandles(strings.NewReader("h1\n" + string(line) + "\n" + string(line[:len(line)-1]) + ` ,"x":1}` + "\nh2\n"))
+	if err != nil || !reflect.DeepEqual(got, []string{"h1", "h-big", "h-big", "h2"}) {
+		t.Errorf("ParseHandles = %v, %v", got, err)
+	}
+	_, err = ParseHandles(strings.NewReader("h1\n" + strings.Repeat("x", maxJSONLine+1) + "\n"))
+	if err == nil || !strings.Contains(err.Error(), "stdin: line 2: more than") {
+		t.Errorf("an overlong line: %v", err)
+	}
+}
+
+// TestPrintJSONKeepsHTML: output is not HTML-escaped, so a body of '<' is not six times as
+// long as a JSON line.
+func TestPrintJSONKeepsHTML(t *testing.T) {
+	var out bytes.Buffer
+	a := newApp(nil, &out, &out, func(string) string { return "" })
+	if err := a.printJSON(events.SQSMessage{Body: "<a href='x'>&</a>"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"body":"<a href='x'>&</a>"`) || !strings.HasSuffix(out.String(), "}\n") {
+		t.Errorf("printJSON: %s", out.String())
 	}
 }
 
@@ -173,6 +227,26 @@ func TestExecute(t *testing.T) {
 		{args: []string{"push"}, stdin: "{\"body\":", code: 2, errOut: "stdin: "},
 		{args: []string{"delete"}, code: 2, errOut: "no receipt handles"},
 		{args: []string{"iam-policy", "-q", "q", "-c", "c", "--table-arn", "arn:aws:dynamodb:us-east-1:1:table/t"}, code: 0, out: `"q|c|*"`},
+		// Plain text on stdin: the error suggests --raw.
+		{args: []string{"push"}, stdin: "hello\n", code: 2, errOut: "ddbq: stdin: line 1: invalid JSON: invalid character 'h' looking for beginning of value\n" +
+			"  stdin is read as JSON lines such as {\"body\":\"hello\"}; for plain text, one body per line, add --raw\n"},
+		// An extra argument is named as such, not as an unknown command.
+		{args: []string{"receive", "extra-arg"}, code: 2, errOut: "ddbq: ddbq receive takes no arguments, got \"extra-arg\"\n  run 'ddbq receive --help' for usage\n"},
+		{args: []string{"stats", "a", "b"}, code: 2, errOut: "ddbq: ddbq stats takes no arguments, got \"a b\"\n"},
+		{args: []string{"table", "nope"}, code: 2, errOut: "unknown command \"nope\" for \"ddbq table\""},
+		// --max 0 is rejected alike everywhere, before any request.
+		{args: []string{"receive", "--max", "0"}, code: 2, errOut: "ddbq: --max 0, must be 1..1000\n"},
+		{args: []string{"receive", "--max", "1001"}, code: 2, errOut: "ddbq: --max 1001, must be 1..1000\n"},
+		{args: []string{"peek", "--max", "0"}, code: 2, errOut: "ddbq: --max 0, must be 1..1000\n"},
+		{args: []string{"dlq", "list", "--max", "0"}, code: 2, errOut: "ddbq: --max 0, must be 1..1000\n"},
+		// Version and shell completion.
+		{args: []string{"--version"}, code: 0, out: "ddbq version "},
+		{args: []string{"version"}, code: 0, out: "ddbq version "},
+		{args: []string{"version", "--json"}, code: 0, out: `"version":"`},
+		{args: []string{"completion", "bash"}, code: 0, out: "bash completion V2 for ddbq"},
+		{args: []string{"completion", "zsh"}, code: 0, out: "#compdef ddbq"},
+		{args: []string{"completion", "fish"}, code: 0, out: "fish completion for ddbq"},
+		{args: []string{"completion", "powershell"}, code: 0, out: "powershell completion for ddbq"},
 	} {
 		var out, errOut bytes.Buffer
 		code := ExecuteEnv(context.Background(), c.args, strings.NewReader(c.stdin), &out, &errOut, env)
@@ -183,6 +257,30 @@ func TestExecute(t *testing.T) {
 	// New gives the same tree, for embedding.
 	if root := New(nil, &bytes.Buffer{}, &bytes.Buffer{}, nil); root.Name() != "ddbq" || len(root.Commands()) < 14 {
 		t.Errorf("New: %s with %d commands", root.Name(), len(root.Commands()))
+	}
+}
+
+// TestVersion: the version line comes from the build information, with "(devel)" and
+// "unknown" for what the build did not record; --version and version print the same.
+func TestVersion(t *testing.T) {
+	v := versionOf(&debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0e5be50c"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"},
+	}})
+	if got, want := v.String(), "v1.2.3, commit 0e5be50c (2026-01-02T03:04:05Z), modified, go1.26.0"; got != want {
+		t.Errorf("version %q, want %q", got, want)
+	}
+	if got, want := versionOf(&debug.BuildInfo{}).String(), "(devel), commit unknown"; got != want {
+		t.Errorf("version without build information %q, want %q", got, want)
+	}
+	run := func(args ...string) string {
+		var out bytes.Buffer
+		if code := ExecuteEnv(context.Background(), args, nil, &out, &out, func(string) string { return "" }); code != ExitOK {
+			t.Fatalf("ddbq %v: exit code %d: %s", args, code, out.String())
+		}
+		return out.String()
+	}
+	if a, b := run("--version"), run("version"); a != b || a != "ddbq version "+readVersion().String()+"\n" {
+		t.Errorf("--version %q, version %q", a, b)
 	}
 }
 

@@ -103,7 +103,7 @@ neither, it starts a private dynalite and stops it at the end. It creates its ow
 (ddbq-demo-<random>) and drops it at the end.`,
 		Example: `  ddbq demo
   ddbq demo --local --messages 50`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			return a.demo(cmd.Context(), o)
 		}),
@@ -148,12 +148,9 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 		}
 		where = a.endpoint
 	default:
-		root, err := dynalite.FindRepoRoot()
-		dir := ""
-		if err == nil {
-			dir = dynalite.InstallDir(root)
-		} else if sd, serr := a.stateDir(); serr == nil {
-			dir = a.installDir(sd)
+		dir, err := a.installDir()
+		if err != nil {
+			return err
 		}
 		fmt.Fprintf(out, "starting a private dynalite (no --endpoint or --local given) ...\n")
 		if err := dynalite.Install(ctx, dir); err != nil {
@@ -169,7 +166,7 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 			}
 			fmt.Fprintf(out, "stopped the private dynalite (pid %d)\n", srv.PID())
 		}()
-		cfg = dynalite.AWSConfig(srv.Endpoint())
+		cfg = a.withRequestLog(dynalite.AWSConfig(srv.Endpoint()))
 		where = srv.Endpoint() + " (private dynalite, pid " + strconv.Itoa(srv.PID()) + ")"
 		a.endpoint = srv.Endpoint()
 	}
@@ -321,8 +318,14 @@ func (a *app) demo(ctx context.Context, o demoOptions) (err error) {
 			t.deadLettered.Store(int64(st.DeadLettered))
 		}
 	}
-	if err := a.demoSummary(out, tenants, o, elapsed); err != nil {
+	// Ctrl-C (or SIGTERM) cancelled ctx: the scenario was cut short, so its checks would fail
+	// for no fault of the queue. Show what happened so far and exit with 130.
+	interrupted := ctx.Err() != nil
+	if err := a.demoSummary(out, tenants, o, elapsed, interrupted); err != nil {
 		return err
+	}
+	if interrupted {
+		return fmt.Errorf("demo: %w", ctx.Err())
 	}
 	if runErr != nil {
 		if errors.Is(runErr, context.DeadlineExceeded) {
@@ -388,8 +391,17 @@ func demoHandle(ctx context.Context, t *demoTenant, m events.SQSMessage) error {
 	return nil
 }
 
-// demoSummary prints the table of what happened per tenant, and checks the outcome.
-func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, elapsed time.Duration) error {
+// demoLegend explains the columns of the summary table.
+const demoLegend = `  PUSHED          messages the producer stored
+  DELIVERED       messages handled successfully (each counted once)
+  REDELIVERED     of those, the ones that succeeded only on a later receive (after a failure)
+  DEAD-LETTERED   messages moved to the tenant's dead-letter queue
+  FAILED ATTEMPTS handler runs that failed: once per flaky message, every receive of a poison one
+`
+
+// demoSummary prints the table of what happened per tenant and checks the outcome, unless
+// the demo was interrupted: then nothing is checked.
+func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, elapsed time.Duration, interrupted bool) error {
 	type row struct {
 		Queue        string `json:"queue"`
 		Client       string `json:"client"`
@@ -422,10 +434,10 @@ func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, e
 			accounted = false
 		}
 	}
-	ok := accounted && sum.Foreign == 0 && sum.Duplicates == 0
+	ok := accounted && sum.Foreign == 0 && sum.Duplicates == 0 && !interrupted
 	if a.g.json {
 		return a.printJSON(map[string]any{
-			"tenants": rows, "total": sum, "seconds": elapsed.Seconds(), "ok": ok,
+			"tenants": rows, "total": sum, "seconds": elapsed.Seconds(), "ok": ok, "interrupted": interrupted,
 		})
 	}
 	fmt.Fprintf(out, "\nsummary after %.1fs\n", elapsed.Seconds())
@@ -438,7 +450,11 @@ func (a *app) demoSummary(out io.Writer, tenants []*demoTenant, o demoOptions, e
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out)
+	fmt.Fprint(out, "\n"+demoLegend+"\n")
+	if interrupted {
+		fmt.Fprintf(out, "  interrupted after %.1fs: the scenario did not finish, so nothing is checked\n\n", elapsed.Seconds())
+		return nil
+	}
 	check := func(good bool, text string) {
 		mark := "ok  "
 		if !good {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
 
 // ParseAttr parses a --attr value, name=type:value, into a message attribute. The type is
@@ -153,7 +154,7 @@ func ParseJSONMessages(r io.Reader, name string) ([]events.SQSMessage, error) {
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		var ins []inputMessage
 		if err := json.Unmarshal(trimmed, &ins); err != nil {
-			return nil, fmt.Errorf("%s: %s", name, jsonError(data, err))
+			return nil, fmt.Errorf("%s: %w", name, jsonError(data, err))
 		}
 		msgs := make([]events.SQSMessage, 0, len(ins))
 		for i := range ins {
@@ -175,7 +176,7 @@ func ParseJSONMessages(r io.Reader, name string) ([]events.SQSMessage, error) {
 			return msgs, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s", name, jsonError(data, err))
+			return nil, fmt.Errorf("%s: %w", name, jsonError(data, err))
 		}
 		m, err := in.toMessage()
 		if err != nil {
@@ -185,63 +186,108 @@ func ParseJSONMessages(r io.Reader, name string) ([]events.SQSMessage, error) {
 	}
 }
 
-// ParseLines reads one message body per line; empty lines are skipped and a trailing \r is
-// removed.
-func ParseLines(r io.Reader) ([]events.SQSMessage, error) {
-	var msgs []events.SQSMessage
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 2<<20)
-	for sc.Scan() {
-		line := strings.TrimSuffix(sc.Text(), "\r")
-		if line == "" {
-			continue
-		}
-		msgs = append(msgs, events.SQSMessage{Body: line})
-	}
-	return msgs, sc.Err()
+// maxBodyLine is the longest line ParseLines accepts: a body of the library's largest message
+// size. A longer line could not be pushed anyway.
+const maxBodyLine = message.DefaultMaxSize
+
+// maxJSONLine is the longest line ParseHandles accepts: a message of the library's largest
+// size as JSON from any writer, even one escaping every byte as \u00XX (six bytes), plus room
+// for the IDs, receipt handle, digests and attribute names around it.
+const maxJSONLine = 6*message.DefaultMaxSize + 64<<10
+
+// lineTooLongError is scanLines' error for a line longer than its limit.
+type lineTooLongError struct{ line, limit int }
+
+func (e *lineTooLongError) Error() string {
+	return fmt.Sprintf("line %d: more than %d bytes", e.line, e.limit)
 }
 
-// ParseHandles reads receipt handles, one per line. A line that is a JSON object (a message as
-// receive prints it) gives its receiptHandle, so `ddbq receive | ddbq delete` works.
-func ParseHandles(r io.Reader) ([]string, error) {
-	var hs []string
+// scanLines calls fn with each line of r (without "\n" or a trailing "\r") and its number,
+// from 1. A line longer than limit bytes stops it with a *lineTooLongError.
+func scanLines(r io.Reader, limit int, fn func(n int, line string) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), limit+len("\r\n"))
 	n := 0
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		if len(line) > limit {
+			return &lineTooLongError{line: n, limit: limit}
+		}
+		if err := fn(n, line); err != nil {
+			return err
+		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return &lineTooLongError{line: n + 1, limit: limit}
+	}
+	return sc.Err()
+}
+
+// ParseLines reads one message body per line; empty lines are skipped and a trailing \r is
+// removed. A line longer than the largest message fails with ErrMessageTooLarge. name says
+// where the input comes from, for errors.
+func ParseLines(r io.Reader, name string) ([]events.SQSMessage, error) {
+	var msgs []events.SQSMessage
+	err := scanLines(r, maxBodyLine, func(_ int, line string) error {
+		if line != "" {
+			msgs = append(msgs, events.SQSMessage{Body: line})
+		}
+		return nil
+	})
+	var long *lineTooLongError
+	if errors.As(err, &long) {
+		return nil, fmt.Errorf("%s: line %d: %w: more than %d bytes, the most a message may have",
+			name, long.line, dynamodbqueue.ErrMessageTooLarge, long.limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return msgs, nil
+}
+
+// ParseHandles reads receipt handles, one per line. A line that is a JSON object (a message as
+// receive prints it) gives its receiptHandle, so `ddbq receive | ddbq delete` works for any
+// message receive can print.
+func ParseHandles(r io.Reader) ([]string, error) {
+	var hs []string
+	err := scanLines(r, maxJSONLine, func(n int, line string) error {
+		line = strings.TrimSpace(line)
 		if line == "" {
-			continue
+			return nil
 		}
 		if line[0] == '{' {
 			var m struct {
 				ReceiptHandle string `json:"receiptHandle"`
 			}
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				return nil, fmt.Errorf("stdin: line %d: %v", n, err)
+				return fmt.Errorf("line %d: %v", n, err)
 			}
 			if m.ReceiptHandle == "" {
-				return nil, fmt.Errorf(`stdin: line %d: no "receiptHandle"`, n)
+				return fmt.Errorf(`line %d: no "receiptHandle"`, n)
 			}
 			line = m.ReceiptHandle
 		}
 		hs = append(hs, line)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
 	}
-	return hs, sc.Err()
+	return hs, nil
 }
 
-// jsonError adds the line number to a JSON decoding error.
-func jsonError(data []byte, err error) string {
+// jsonError adds the line number to a JSON decoding error, which it wraps.
+func jsonError(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("line %d: invalid JSON: %v", lineAt(data, int(se.Offset)), err)
+		return fmt.Errorf("line %d: invalid JSON: %w", lineAt(data, int(se.Offset)), err)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("line %d: %v", lineAt(data, int(te.Offset)), err)
+		return fmt.Errorf("line %d: %w", lineAt(data, int(te.Offset)), err)
 	}
-	return err.Error()
+	return err
 }
 
 // lineAt returns the 1-based line number of byte offset off.

@@ -18,10 +18,11 @@ func (a *app) localCommand() *cobra.Command {
 		Use:   "local",
 		Short: "Start, stop or check the local DynamoDB (dynalite) for development",
 		Long: `Manage a local, in-memory DynamoDB (dynalite, run with Node.js) that outlives the command.
-Its pid, endpoint and log are kept in $DDBQ_STATE_DIR, or <repository>/.local inside the
-dynamodbqueue repository (shared with scripts/dynalite.sh), or else the user cache directory.
+There is one per user, found from any directory: its pid, endpoint and log are kept in
+$DDBQ_STATE_DIR, else in <user cache directory>/ddbq (~/.cache/ddbq on Linux). dynalite is
+installed into $DDBQ_DYNALITE_DIR, else the repository's .local/dynalite inside the
+dynamodbqueue repository, else <user cache directory>/ddbq/dynalite.
 Other commands use it with --local.`,
-		Args: cobra.NoArgs,
 	}
 	var port int
 	start := &cobra.Command{
@@ -29,7 +30,7 @@ Other commands use it with --local.`,
 		Short: "Start the local dynalite (installing it with npm if needed) and print its endpoint",
 		Example: `  ddbq local start
   export DDBQ_ENDPOINT=$(ddbq local start)`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			dir, err := a.stateDir()
 			if err != nil {
@@ -42,7 +43,10 @@ Other commands use it with --local.`,
 			if !running {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 				defer cancel()
-				inst := a.installDir(dir)
+				inst, err := a.installDir()
+				if err != nil {
+					return err
+				}
 				if _, err := os.Stat(filepath.Join(inst, "node_modules", "dynalite", "cli.js")); err != nil {
 					fmt.Fprintf(a.stderr, "installing dynalite %s into %s ...\n", dynalite.Version, inst)
 				}
@@ -70,7 +74,7 @@ Other commands use it with --local.`,
 		Use:     "stop",
 		Short:   "Stop the local dynalite",
 		Example: `  ddbq local stop`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(_ *cobra.Command, _ []string) error {
 			dir, err := a.stateDir()
 			if err != nil {
@@ -98,7 +102,7 @@ Other commands use it with --local.`,
 		Use:     "status",
 		Short:   "Tell whether the local dynalite runs (exit code 0) or not (exit code 3)",
 		Example: `  ddbq local status`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(_ *cobra.Command, _ []string) error {
 			dir, err := a.stateDir()
 			if err != nil {

@@ -37,6 +37,7 @@ func (a *app) receiveCommand() *cobra.Command {
 		wait       time.Duration
 		visibility time.Duration
 		del        bool
+		exitEmpty  bool
 		dlq        dlqFlags
 	)
 	cmd := &cobra.Command{
@@ -47,12 +48,16 @@ with its receiptHandle. The messages stay invisible to other consumers for --vis
 (default 30s); delete them with 'ddbq delete' (which reads this output), or pass --delete.
 
 With --wait the command waits up to that long for the first message (long polling).
+With --exit-empty, receiving nothing exits with code 5 instead of 0, for scripts.
 With --max-receives N, a message received more than N times moves to the dead-letter queue
 instead of being delivered.`,
 		Example: `  ddbq receive -t queues -q orders -c acme --max 10 --wait 5s
   ddbq receive -q orders -c acme --max 10 | ddbq delete -q orders -c acme`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			if err := checkMax(maxN); err != nil {
+				return err
+			}
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
 				return err
@@ -72,6 +77,9 @@ instead of being delivered.`,
 			if len(msgs) == 0 && !a.g.json {
 				fmt.Fprintln(a.stderr, "no messages")
 			}
+			if len(msgs) == 0 && exitEmpty {
+				return &exitError{code: ExitEmpty, err: errors.New("no messages"), quiet: true}
+			}
 			if !del || len(msgs) == 0 {
 				return nil
 			}
@@ -81,13 +89,29 @@ instead of being delivered.`,
 		}),
 	}
 	fl := cmd.Flags()
-	fl.IntVarP(&maxN, "max", "n", 1, "most messages to receive (1..1000)")
+	fl.IntVarP(&maxN, "max", "n", 1, maxUsage("most messages to receive"))
 	fl.DurationVarP(&wait, "wait", "w", 0, "wait up to this long for a message (0: one pass, no waiting)")
 	fl.DurationVar(&visibility, "visibility", 0, "hide the received messages this long (default 30s)")
 	fl.BoolVar(&del, "delete", false, "delete the messages once printed")
+	fl.BoolVar(&exitEmpty, "exit-empty", false, "exit with code 5 when no message was received")
 	fl.IntVar(&dlq.maxReceives, "max-receives", 0, "move messages received more than N times to the dead-letter queue (0: off)")
 	dlq.addLocation(fl)
 	return cmd
+}
+
+// checkMax validates the --max of the commands that return messages (receive, peek, dlq
+// list): one rule, 1..MaxReceiveMessages, checked before any request. 0 is rejected, not
+// taken to mean 1 as ReceiveOptions.MaxMessages would.
+func checkMax(n int) error {
+	if n < 1 || n > dynamodbqueue.MaxReceiveMessages {
+		return usageError("--max %d, must be 1..%d", n, dynamodbqueue.MaxReceiveMessages)
+	}
+	return nil
+}
+
+// maxUsage is the help text of a --max flag that checkMax validates.
+func maxUsage(what string) string {
+	return fmt.Sprintf("%s (1..%d)", what, dynamodbqueue.MaxReceiveMessages)
 }
 
 // handlesFrom returns the receipt handles of args, or of stdin when there are none.
@@ -194,8 +218,11 @@ func (a *app) peekCommand() *cobra.Command {
 they stay visible to everyone and get no receipt handle. For a message group only its next
 message is shown. Text by default; --json prints the messages as JSON lines.`,
 		Example: `  ddbq peek -t queues -q orders -c acme --max 5`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			if err := checkMax(maxN); err != nil {
+				return err
+			}
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
 				return err
@@ -207,7 +234,7 @@ message is shown. Text by default; --json prints the messages as JSON lines.`,
 			return a.printMessages(msgs, false)
 		}),
 	}
-	cmd.Flags().IntVarP(&maxN, "max", "n", 10, "most messages to show (1..1000)")
+	cmd.Flags().IntVarP(&maxN, "max", "n", 10, maxUsage("most messages to show"))
 	return cmd
 }
 
@@ -215,7 +242,6 @@ func (a *app) visibilityCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "visibility",
 		Short: "Change the visibility timeout of received messages, or release them",
-		Args:  cobra.NoArgs,
 	}
 	var timeout time.Duration
 	change := &cobra.Command{

@@ -17,15 +17,12 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue"
 )
 
-// printJSON writes v as one line of JSON.
+// printJSON writes v as one line of JSON. Nothing is HTML-escaped: a body of '<' stays one
+// byte per character instead of six (\u003c), so lines stay as short as the message allows.
 func (a *app) printJSON(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
-	_, err = a.stdout.Write(b)
-	return err
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // printf writes human-readable output.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -98,15 +99,20 @@ func (a *app) readPushInput(args []string, f *pushFlags) ([]events.SQSMessage, e
 		case ".json", ".jsonl", ".ndjson":
 			return ParseJSONMessages(file, f.file)
 		default:
-			return ParseLines(file)
+			return ParseLines(file, f.file)
 		}
 	case f.raw:
-		return ParseLines(a.stdin)
+		return ParseLines(a.stdin, "stdin")
 	default:
 		if isTerminal(a.stdin) {
 			return nil, nil
 		}
-		return ParseJSONMessages(a.stdin, "stdin")
+		msgs, err := ParseJSONMessages(a.stdin, "stdin")
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, withHint(ExitUsage, err, `stdin is read as JSON lines such as {"body":"hello"}; for plain text, one body per line, add --raw`)
+		}
+		return msgs, err
 	}
 }
 
@@ -206,24 +212,8 @@ func (a *app) push(cmd *cobra.Command, args []string, f *pushFlags) error {
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	if a.g.json {
-		if err := a.printJSON(map[string]any{
-			"pushed": len(ids), "duplicates": duplicates, "failed": len(failed), "messageIds": nonNil(ids),
-		}); err != nil {
-			return err
-		}
-	} else if len(ids) > 0 {
-		switch {
-		case len(ids) == 1:
-			a.printf("pushed 1 message: %s\n", ids[0])
-		case duplicates > 0:
-			a.printf("pushed %d messages (%d duplicates not stored again)\n", len(ids), duplicates)
-		default:
-			a.printf("pushed %d messages\n", len(ids))
-		}
-		if len(ids) == 1 && duplicates == 1 {
-			a.printf("(a duplicate within the deduplication window: not stored again)\n")
-		}
+	if err := a.reportPush(ids, duplicates, len(failed)); err != nil {
+		return err
 	}
 	if firstErr == nil && len(failed) > 0 {
 		firstErr = cmd.Context().Err()
@@ -238,6 +228,32 @@ func (a *app) push(cmd *cobra.Command, args []string, f *pushFlags) error {
 		fmt.Fprintf(a.stderr, "not pushed: %s\n", abbreviate(m.Body, 70))
 	}
 	return &exitError{code: ExitPartial, err: fmt.Errorf("%d of %d messages not pushed: %w", len(failed), len(msgs), firstErr)}
+}
+
+// reportPush prints what a push did: accepted holds the message IDs of the accepted messages,
+// of which duplicates were repeats within the deduplication window (reported with the ID of
+// the message they repeat) and were not stored again.
+func (a *app) reportPush(accepted []string, duplicates, failed int) error {
+	stored := len(accepted) - duplicates
+	if a.g.json {
+		return a.printJSON(map[string]any{
+			"stored": stored, "duplicates": duplicates, "failed": failed, "messageIds": nonNil(accepted),
+		})
+	}
+	switch {
+	case len(accepted) == 0:
+		return nil
+	case duplicates == 0 && stored == 1:
+		a.printf("pushed 1 message: %s\n", accepted[0])
+	case duplicates == 0:
+		a.printf("pushed %d messages\n", stored)
+	case stored == 0 && duplicates == 1:
+		a.printf("not stored again: a duplicate of message %s within the deduplication window\n", accepted[0])
+	default:
+		a.printf("pushed %d %s; %d %s not stored again (within the deduplication window)\n",
+			stored, plural(stored, "message", "messages"), duplicates, plural(duplicates, "duplicate was", "duplicates were"))
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {

@@ -18,14 +18,13 @@ func (a *app) tableCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "table",
 		Short: "Create, drop or describe the queue table",
-		Args:  cobra.NoArgs,
 	}
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create the table (idempotent) and wait until it is active",
 		Long: `Create the table set with -t: on-demand billing, the key and index the queues need,
 and time to live. An existing table is left alone (exit code 0).`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
@@ -62,7 +61,7 @@ and time to live. An existing table is left alone (exit code 0).`,
 	drop := &cobra.Command{
 		Use:   "drop",
 		Short: "Delete the table with every queue in it (needs --yes)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if !yes {
 				return errNeedsYes("table drop")
@@ -85,7 +84,7 @@ and time to live. An existing table is left alone (exit code 0).`,
 	describe := &cobra.Command{
 		Use:   "describe",
 		Short: "Show the table's status, size estimate, index and time-to-live status",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
@@ -135,7 +134,7 @@ func (a *app) queuesCommand() *cobra.Command {
 		Short: "List the (queue, client) pairs of the table",
 		Long: `List every (queue, client) pair that ever had a message pushed in the table (from its
 registry, not by scanning messages), sorted by queue and client.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
