@@ -20,6 +20,37 @@ type Report struct {
 	Config    Config    `json:"config"`
 	Results   []*Result `json:"results"`
 	Targets   []Target  `json:"targets"`
+	// IndexCapacity says where the index write units come from: IndexReported,
+	// IndexEstimated, IndexMixed, or "" when no result wrote to an index.
+	IndexCapacity string `json:"index_capacity,omitempty"`
+}
+
+// The values of Report.IndexCapacity.
+const (
+	// IndexReported: the endpoint reported every index write unit (AWS, DynamoDB Local).
+	IndexReported = "reported"
+	// IndexEstimated: the endpoint reported none; the Meter computed them (dynalite).
+	IndexEstimated = "estimated"
+	// IndexMixed: some were reported, some computed.
+	IndexMixed = "partly estimated"
+)
+
+// indexCapacity is Report.IndexCapacity for the results.
+func indexCapacity(results []*Result) string {
+	var reported, estimated bool
+	for _, r := range results {
+		estimated = estimated || r.Total.EstIndexWCU > 0
+		reported = reported || r.Total.IndexWCU > r.Total.EstIndexWCU
+	}
+	switch {
+	case reported && estimated:
+		return IndexMixed
+	case estimated:
+		return IndexEstimated
+	case reported:
+		return IndexReported
+	}
+	return ""
 }
 
 // Result is one measured workload (or one variant of it, such as one K of head-of-line).
@@ -98,6 +129,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dynamodbqueue bench: endpoint %s, %s, %d CPUs, %.1fs\n", r.Endpoint, r.GoVersion, r.CPUs, r.Seconds)
+	if r.IndexCapacity != "" {
+		fmt.Fprintf(&b, "index write units: %s\n", indexCapacityText[r.IndexCapacity])
+	}
 	for _, res := range r.Results {
 		b.WriteString("\n")
 		writeResult(&b, res)
@@ -120,12 +154,19 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+var indexCapacityText = map[string]string{
+	IndexReported:  "reported by the endpoint",
+	IndexEstimated: "estimated (the endpoint reports none; marked *)",
+	IndexMixed:     "partly estimated (where the endpoint reported none; marked *)",
+}
+
 const capacityFootnote = `
-Capacity columns: RCU and WCU as the endpoint reported them (ReturnConsumedCapacity=TOTAL);
-LSI = write units of the "vis" local secondary index, computed (dynalite does not report index
-writes): 1 per entry put or removed, 2 when a write changes the index key, per KB of item;
-est = billed but not reported: 1 WCU per write whose condition failed, and the minimum read
-charge (0.5 RCU eventually consistent, 1 strongly consistent) for reads reported as 0.
+Capacity columns: RCU (table and index reads) and WCU (table writes) as the endpoint reported
+them (ReturnConsumedCapacity=INDEXES); LSI = write units of the "vis" local secondary index, as
+the endpoint reported them, or * estimated where it reported none (dynalite): 1 per entry put
+or removed, 2 when a write changes the index key, per KB of item; est = billed but not
+reported: 1 WCU per write whose condition failed, and the minimum read charge (0.5 RCU
+eventually consistent, 1 strongly consistent) for reads reported as 0.
 `
 
 func writeResult(b *strings.Builder, r *Result) {
@@ -166,15 +207,23 @@ func writeResult(b *strings.Builder, r *Result) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "   OPERATION\tREQUESTS\tREQ/%s\tCOND FAIL\tITEMS\tRCU/%s\tWCU/%s\tLSI WCU/%s\test WCU/%s\test RCU/%s\tTOTAL WCU/%s\t\n", u, u, u, u, u, u, u)
 	row := func(o OpStats) {
-		fmt.Fprintf(tw, "   %s\t%d\t%.3f\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n",
+		lsi := fmt.Sprintf("%.3f", r.Per(o.IndexWCU))
+		if o.IndexEstimated() {
+			lsi += "*"
+		}
+		fmt.Fprintf(tw, "   %s\t%d\t%.3f\t%d\t%d\t%.3f\t%.3f\t%s\t%.3f\t%.3f\t%.3f\t\n",
 			o.Op, o.Requests, r.Per(float64(o.Requests)), o.ConditionFailed, o.Items,
-			r.Per(o.RCU), r.Per(o.WCU), r.Per(o.IndexWCU), r.Per(o.EstWCU), r.Per(o.EstRCU), r.Per(o.TotalWCU()))
+			r.Per(o.RCU), r.Per(o.WCU), lsi, r.Per(o.EstWCU), r.Per(o.EstRCU), r.Per(o.TotalWCU()))
 	}
 	for _, o := range r.Ops {
 		row(o)
 	}
 	row(r.Total)
 	tw.Flush()
+	if r.Total.IndexEstimated() {
+		fmt.Fprintf(b, "   * index WCU (estimated): %.3f of %.3f LSI WCU/%s computed by the meter, not reported by the endpoint\n",
+			r.Per(r.Total.EstIndexWCU), r.Per(r.Total.IndexWCU), u)
+	}
 	if r.Total.Attempts > r.Total.Requests || r.Total.Errors > 0 {
 		fmt.Fprintf(b, "   attempts %d for %d requests (SDK retries), %d errors\n", r.Total.Attempts, r.Total.Requests, r.Total.Errors)
 	}

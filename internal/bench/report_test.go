@@ -222,3 +222,48 @@ func TestBodyRoundTrip(t *testing.T) {
 		t.Fatalf("chunks = %v", got)
 	}
 }
+
+// TestReportMarksEstimatedIndexUnits: index write units the meter computed are marked in the
+// text report (a * on the figure, a line naming the estimated part, the header) and in JSON;
+// reported ones are not.
+func TestReportMarksEstimatedIndexUnits(t *testing.T) {
+	write := func(rs []*Result) string {
+		rep := &Report{Endpoint: "e", Results: rs, IndexCapacity: indexCapacity(rs)}
+		var b bytes.Buffer
+		if err := rep.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	reported := sampleResults()
+	if got := indexCapacity(reported); got != IndexReported {
+		t.Errorf("indexCapacity of reported units = %q, want %q", got, IndexReported)
+	}
+	if out := write(reported); strings.Contains(out, "2.000*") || strings.Contains(out, "(estimated)") ||
+		!strings.Contains(out, "index write units: reported by the endpoint") {
+		t.Errorf("reported index units shown as estimated:\n%s", out)
+	}
+
+	estimated := sampleResults()
+	tp := estimated[1]
+	tp.setUsage(Usage{"UpdateItem": {Op: "UpdateItem", Requests: 100, WCU: 100, IndexWCU: 200, EstIndexWCU: 200}})
+	if got := indexCapacity(estimated); got != IndexMixed {
+		t.Errorf("indexCapacity of mixed results = %q, want %q", got, IndexMixed)
+	}
+	out := write(estimated)
+	for _, want := range []string{"2.000*", "* index WCU (estimated): 2.000 of 2.000 LSI WCU/msg", "index write units: partly estimated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if got := indexCapacity([]*Result{tp}); got != IndexEstimated {
+		t.Errorf("indexCapacity of estimated units = %q, want %q", got, IndexEstimated)
+	}
+	var b bytes.Buffer
+	if err := (&Report{Results: []*Result{tp}, IndexCapacity: IndexEstimated}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"est_index_wcu": 200`) || !strings.Contains(b.String(), `"index_capacity": "estimated"`) {
+		t.Errorf("JSON lacks the estimated index units:\n%s", b.String())
+	}
+}

@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
 	rep.Targets = CheckTargets(rep.Results)
+	rep.IndexCapacity = indexCapacity(rep.Results)
 
 	var lost []string
 	for _, r := range rep.Results {
