@@ -16,6 +16,29 @@
 //	msgs, _ := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 10, WaitTime: 20 * time.Second})
 //	q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...)
 //
+// # Endpoints and credentials
+//
+// On AWS, config.LoadDefaultConfig finds region and credentials the usual way (environment,
+// ~/.aws, instance role). For a local or custom DynamoDB API (dynalite, DynamoDB Local, a
+// proxy), LoadDefaultConfig with only AWS_ENDPOINT_URL_DYNAMODB set is not enough: with no
+// credentials configured it asks the EC2 metadata service, and every request fails ("no EC2
+// IMDS role found") after warnings. Either use [LocalConfig], which needs nothing else:
+//
+//	cfg, err := dynamodbqueue.LocalConfig("http://127.0.0.1:8000")
+//
+// or give LoadDefaultConfig an endpoint, a region and any static credentials, in the
+// environment (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY) or as options:
+//
+//	cfg, err := config.LoadDefaultConfig(ctx,
+//		config.WithBaseEndpoint("http://127.0.0.1:8000"),
+//		config.WithRegion("us-east-1"),
+//		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+//
+// DynamoDB Local keeps one database per access key and region, so every program that should
+// see the same tables must use the same pair ([LocalConfig] and ddbq use [LocalAccessKey] in
+// [LocalRegion]). [NewFromClient] takes a client built any other way.
+//
 // Settings (table, queue, client, order, visibility timeout, TTL, delay, shards, dead-letter
 // queue) can change at any time, also while other goroutines use the queue: each operation
 // works on one snapshot of them. [DynamoDBQueue.Clone] gives an independent handle that shares
