@@ -297,6 +297,9 @@ func (q *DynamoDBQueue) PurgeAll(ctx context.Context) error {
 	if err := s.checkTable(); err != nil {
 		return err
 	}
+	// Registry entries are deleted too (also if the purge stops half-way): pushes from this
+	// process must write their pairs' entries again once it is over.
+	defer q.core.registered.forget()
 	p := dynamodb.NewScanPaginator(q.core.api, &dynamodb.ScanInput{
 		TableName:            aws.String(s.table),
 		ProjectionExpression: aws.String("PK, SK"),

@@ -92,10 +92,10 @@ type core struct {
 	now        func() time.Time
 	seq        *keys.Sequencer
 	wake       wakeups
-	registered sync.Map     // table+"\x00"+pk -> struct{}: pairs this process already registered
-	shardHint  sync.Map     // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
-	spread     atomic.Int32 // contention with consumers elsewhere (see adaptSpread)
-	claiming   sync.Map     // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
+	registered registryCache // table+"\x00"+pk: registry entries this process wrote (registry.go)
+	shardHint  sync.Map      // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
+	spread     atomic.Int32  // contention with consumers elsewhere (see adaptSpread)
+	claiming   sync.Map      // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
 }
 
 // DynamoDBQueue is a message queue on one DynamoDB table, addressed by (queue name, client ID).
