@@ -87,8 +87,9 @@ func (q *DynamoDBQueue) PushMessages(ctx context.Context, ttl time.Duration, msg
 //
 // Attributes read from each message's Attributes map: MessageGroupId (FIFO group: delivered in
 // push order, one in flight at a time), MessageDeduplicationId (a repeat within DedupWindow is
-// accepted but not stored; with UseContentBasedDeduplication the body's SHA-256 is the default
-// ID) and DelaySeconds.
+// accepted but not stored, whatever its group or the shard count: the scope is the (queue,
+// client) pair; with UseContentBasedDeduplication the body's SHA-256 is the default ID) and
+// DelaySeconds.
 func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) (PushResult, error) {
 	s := q.snapshot()
 	fail := func(err error) (PushResult, error) { return PushResult{Failed: msgs}, err }
