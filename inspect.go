@@ -2,7 +2,9 @@ package dynamodbqueue
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -162,7 +164,8 @@ func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attr
 
 // Peek returns up to max messages that are visible now, in delivery order, without claiming
 // them: they carry no receipt handle and stay visible to everyone. For a FIFO group only its
-// next message is shown.
+// next message is shown. Like Count and Stats it only reads, so it works with read-only
+// permissions.
 func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage, error) {
 	s := q.snapshot()
 	if err := s.checkQueue(); err != nil {
@@ -195,7 +198,7 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 					continue
 				}
 				if !keys.IsMessageSK(r.SK) {
-					head, err := q.groupHead(ctx, s, r)
+					head, err := q.peekGroupHead(ctx, s, r, now)
 					if err != nil {
 						return nil, err
 					}
@@ -227,6 +230,36 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 		msgs = append(msgs, *c.msg)
 	}
 	return msgs, nil
+}
+
+// peekGroupHead returns the oldest live message of the group whose lock item is g, or nil. It
+// only reads: unlike a receive it leaves expired heads and empty locks for consumers to clean
+// up, so Peek works with read-only permissions.
+func (q *DynamoDBQueue) peekGroupHead(ctx context.Context, s *settings, g record, now time.Time) (*record, error) {
+	group, ok := keys.GroupFromSK(g.SK)
+	if !ok {
+		return nil, fmt.Errorf("dynamodbqueue: malformed group item %s/%s", g.PK, g.SK)
+	}
+	p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": avS(g.PK), ":prefix": avS(keys.GroupMessagePrefix(group)),
+		},
+		Limit: aws.Int32(maxHeadSkips), // expired heads are few: receives delete them
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, wrapAPI("Query (group head)", s.table, err)
+		}
+		for _, item := range out.Items {
+			if head := decodeRecord(item); !head.expired(now) {
+				return &head, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // List returns every (queue, client) pair that ever had a message pushed in the table. It reads
