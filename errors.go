@@ -41,6 +41,9 @@ var (
 	ErrStaleReceiptHandle = errors.New("dynamodbqueue: receipt handle is stale (message was claimed again)")
 	// ErrTableNotFound: the table does not exist (create it with CreateQueueTable).
 	ErrTableNotFound = errors.New("dynamodbqueue: table not found")
+	// ErrTableSchemaMismatch: the table exists but its keys or its "vis" index are not the
+	// ones the queue needs (it was made for something else); nothing was changed on it.
+	ErrTableSchemaMismatch = errors.New("dynamodbqueue: table schema does not match a queue table")
 	// ErrTTLNotEnabled: the table was created but the endpoint refused to enable TTL on it, so
 	// expired messages are not removed automatically (they are still never delivered).
 	ErrTTLNotEnabled = errors.New("dynamodbqueue: time to live could not be enabled")

@@ -123,3 +123,10 @@ func hookedQueue(t testing.TB, table, queue, client string, clk *dynamodbqueue.C
 	}
 	return q, api
 }
+
+func (h *hookAPI) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+	if err := h.run("UpdateTimeToLive", in); err != nil {
+		return nil, err
+	}
+	return h.API.UpdateTimeToLive(ctx, in, o...)
+}

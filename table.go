@@ -28,7 +28,9 @@ type TableInfo struct {
 // CreateQueueTable creates the table set by UseTable: on-demand billing, key PK/SK, the local
 // secondary index "vis" that polls read, and time to live on the TTL attribute. It waits until
 // the table is ACTIVE. created is false when the table already existed (the call is idempotent
-// and also safe to run from several processes at once).
+// and also safe to run from several processes at once). An existing table whose keys or "vis"
+// index differ from these is refused with an error wrapping ErrTableSchemaMismatch that names
+// each difference, and left unchanged.
 //
 // Where time to live is turned on by this call, an info record says so. When the endpoint
 // refuses to enable time to live (dynalite, for one), the table is still
@@ -41,27 +43,7 @@ func (q *DynamoDBQueue) CreateQueueTable(ctx context.Context) (created bool, err
 		return false, err
 	}
 	api := q.core.api
-	_, err = api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(s.table),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrVis), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
-		},
-		LocalSecondaryIndexes: []types.LocalSecondaryIndex{{
-			IndexName: aws.String(visIndex),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(attrVis), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}},
-	})
+	_, err = api.CreateTable(ctx, createTableInput(s.table))
 	var inUse *types.ResourceInUseException
 	switch {
 	case err == nil:
@@ -76,6 +58,16 @@ func (q *DynamoDBQueue) CreateQueueTable(ctx context.Context) (created bool, err
 	})
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, tableWait); err != nil {
 		return created, wrapAPI("wait for table", s.table, err)
+	}
+	if !created {
+		// Someone else's table: make sure it is a queue table before touching it.
+		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)})
+		if err != nil {
+			return false, wrapAPI("DescribeTable", s.table, err)
+		}
+		if err := checkSchema(out.Table); err != nil {
+			return false, err
+		}
 	}
 	enabled, err := q.enableTTL(ctx, s)
 	if enabled {
