@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/dynamodbqueue/dynamodbqueue/internal/dynalite"
 )
 
 // docCommand is one `$ ` line of a console block in docs/CLI.md and what it should print.
@@ -77,7 +75,8 @@ func wantRE(lines []string) *regexp.Regexp {
 }
 
 // TestDocExamples runs the examples of docs/CLI.md with bash, in order, in an empty
-// directory, with ddbq on the PATH and a private state directory for `ddbq local`. Lines
+// directory, with ddbq on the PATH, a private state directory for `ddbq local` and the
+// repository's dynalite installation. Lines
 // starting with "export" set the variables for the commands after them.
 func TestDocExamples(t *testing.T) {
 	t.Parallel()
@@ -85,20 +84,9 @@ func TestDocExamples(t *testing.T) {
 	if len(cmds) < 20 {
 		t.Fatalf("docs/CLI.md has only %d examples", len(cmds))
 	}
-	// An empty directory inside the repository (under .local, which git ignores), so that
-	// `ddbq local start` finds the dynalite that the repository's tooling installed.
-	root, err := dynalite.FindRepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(root, ".local"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp(filepath.Join(root, ".local"), "doc-examples-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	// An empty directory outside the repository: `ddbq local` must not depend on where it
+	// runs, and dynalite comes from DDBQ_DYNALITE_DIR (baseEnv), so npm is not needed.
+	dir := t.TempDir()
 	env := append(baseEnv(t), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
 	t.Cleanup(func() {
 		x := exec.Command(bin, "local", "stop")

@@ -28,6 +28,11 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // bin is the ddbq binary TestMain built.
 var bin string
 
+// dynaliteDir is the repository's dynalite installation (scripts/dynalite.sh install), which
+// every ddbq run gets as DDBQ_DYNALITE_DIR: `ddbq local start` then needs no npm, and works
+// without a network.
+var dynaliteDir string
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	os.Exit(runTests(m))
@@ -50,17 +55,18 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building ddbq:", err)
 		return 1
 	}
+	root, err := dynalite.FindRepoRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dynaliteDir = dynalite.InstallDir(root)
 	// One dynalite for the whole binary unless the environment names an endpoint (as
 	// testenv.Main would do, but this TestMain must also remove the binary afterwards).
 	if os.Getenv(testenv.EnvEndpoint) == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		root, err := dynalite.FindRepoRoot()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		inst := dynalite.InstallDir(root)
+		inst := dynaliteDir
 		if err := dynalite.Install(ctx, inst); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -98,8 +104,9 @@ type result struct {
 // cmd describes one ddbq run.
 type cmd struct {
 	args  []string
-	env   []string // extra NAME=value entries
+	env   []string // extra NAME=value entries; they win over baseEnv's
 	stdin string
+	dir   string // working directory; "" is the test's
 }
 
 // baseEnv is a small, hermetic environment: no AWS or DDBQ variables of the developer leak in.
@@ -108,6 +115,7 @@ func baseEnv(t *testing.T) []string {
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + t.TempDir(),
 		"DDBQ_STATE_DIR=" + t.TempDir(),
+		"DDBQ_DYNALITE_DIR=" + dynaliteDir,
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
@@ -118,7 +126,8 @@ func (c cmd) run(t *testing.T) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	x := exec.CommandContext(ctx, bin, c.args...)
-	x.Env = append(baseEnv(t), c.env...)
+	x.Env = append(baseEnv(t), c.env...) // os/exec keeps the last value of a name
+	x.Dir = c.dir
 	x.Stdin = strings.NewReader(c.stdin)
 	var stdout, stderr bytes.Buffer
 	x.Stdout, x.Stderr = &stdout, &stderr
@@ -181,11 +190,29 @@ func scrub(s string, tables ...string) string {
 	for _, t := range tables {
 		s = strings.ReplaceAll(s, t, "TABLE")
 	}
-	if ep := os.Getenv(testenv.EnvEndpoint); ep != "" {
-		s = strings.ReplaceAll(s, ep, "ENDPOINT")
-	}
+	s = scrubEndpoint(s, os.Getenv(testenv.EnvEndpoint))
 	s = uuidRE.ReplaceAllString(s, "MESSAGE-ID")
 	return timeRE.ReplaceAllString(s, "TIME")
+}
+
+// fixedURLs are texts of ddbq holding an example URL, which scrubEndpoint leaves alone even
+// when the test endpoint is that URL (DynamoDB Local's usual http://127.0.0.1:8000, say).
+var fixedURLs = []string{"want a URL such as http://127.0.0.1:8000"}
+
+// scrubEndpoint replaces the test endpoint ep in s with ENDPOINT, except inside fixedURLs.
+func scrubEndpoint(s, ep string) string {
+	if ep == "" {
+		return s
+	}
+	hold := func(i int) string { return fmt.Sprintf("\x00fixed%d\x00", i) }
+	for i, f := range fixedURLs {
+		s = strings.ReplaceAll(s, f, hold(i))
+	}
+	s = strings.ReplaceAll(s, ep, "ENDPOINT")
+	for i, f := range fixedURLs {
+		s = strings.ReplaceAll(s, hold(i), f)
+	}
+	return s
 }
 
 // columns evens out the spaces between table columns, which scrub made uneven.
@@ -238,4 +265,15 @@ func jsonObject(t *testing.T, s string) map[string]any {
 		t.Fatalf("not JSON: %q: %v", s, err)
 	}
 	return m
+}
+
+// TestScrubEndpoint: the golden normaliser replaces the test endpoint, but not the fixed
+// example URL of ddbq's messages when the endpoint is that very URL.
+func TestScrubEndpoint(t *testing.T) {
+	const ep = "http://127.0.0.1:8000"
+	in := `ddbq: invalid endpoint "x": want a URL such as http://127.0.0.1:8000` + "\n  nothing answers at " + ep + "\n"
+	want := `ddbq: invalid endpoint "x": want a URL such as http://127.0.0.1:8000` + "\n  nothing answers at ENDPOINT\n"
+	if got := scrubEndpoint(in, ep); got != want {
+		t.Errorf("scrubEndpoint:\n got %q\nwant %q", got, want)
+	}
 }

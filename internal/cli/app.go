@@ -90,6 +90,7 @@ func (a *app) rootCommand() *cobra.Command {
 	// --version; cobra's default `completion bash|zsh|fish|powershell` command stays on.
 	root.Version = readVersion().String()
 	root.SetVersionTemplate("ddbq version {{.Version}}\n")
+	root.Flags().Bool("version", false, "print the version and commit ddbq was built from (as 'ddbq version')")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%w", err) // stays a cobra (usage) error
 	})
@@ -104,7 +105,7 @@ func (a *app) rootCommand() *cobra.Command {
 	f.BoolVar(&a.g.local, "local", false, "use the local dynalite started by 'ddbq local start'")
 	f.IntVar(&a.g.shards, "shards", 1, "shard count of the queue, as its producers use it (env "+EnvShards+")")
 	f.BoolVar(&a.g.json, "json", false, "print JSON (one object per line) instead of text")
-	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log debug detail to stderr: every DynamoDB request, the library's debug logs, whole error chains")
+	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log debug detail to stderr, every DynamoDB request included")
 
 	root.AddCommand(
 		a.tableCommand(),
