@@ -72,7 +72,9 @@ func TestCreateQueueTableRefusesOtherSchema(t *testing.T) {
 			if _, err := client.CreateTable(ctx, &in); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)}) })
+			t.Cleanup(func() {
+				_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+			})
 			q, api := hookedQueue(t, table, "q", "c", nil)
 			var writes atomic.Int64
 			api.set(func(op string, in any) error {
