@@ -145,14 +145,18 @@ func Example_deduplication() {
 	// Output: duplicates: 1 same id: true stored: 1
 }
 
-// IAMPolicy confines a tenant's credentials to its own partition keys.
+// IAMPolicy confines a tenant's credentials to its own partition keys, here with its
+// dead-letter queue (default name "<queue>-dlq"), so that receives may move messages there.
 func ExampleIAMPolicy() {
-	policy, _ := dynamodbqueue.IAMPolicy(dynamodbqueue.PolicyOptions{
-		TableARN:  "arn:aws:dynamodb:eu-west-1:123456789012:table/queues",
-		QueueName: "invoices",
-		ClientID:  "acme",
-		ReadOnly:  true,
+	policy, err := dynamodbqueue.IAMPolicy(dynamodbqueue.PolicyOptions{
+		TableARN:        "arn:aws:dynamodb:eu-west-1:123456789012:table/queues",
+		QueueName:       "invoices",
+		ClientID:        "acme",
+		DeadLetterQueue: &dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 5}, // as in UseDeadLetterQueue
 	})
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(policy)
 	// Output:
 	// {
@@ -165,7 +169,11 @@ func ExampleIAMPolicy() {
 	//         "dynamodb:GetItem",
 	//         "dynamodb:BatchGetItem",
 	//         "dynamodb:Query",
-	//         "dynamodb:DescribeTable"
+	//         "dynamodb:DescribeTable",
+	//         "dynamodb:PutItem",
+	//         "dynamodb:UpdateItem",
+	//         "dynamodb:DeleteItem",
+	//         "dynamodb:BatchWriteItem"
 	//       ],
 	//       "Resource": [
 	//         "arn:aws:dynamodb:eu-west-1:123456789012:table/queues",
@@ -174,7 +182,8 @@ func ExampleIAMPolicy() {
 	//       "Condition": {
 	//         "ForAllValues:StringLike": {
 	//           "dynamodb:LeadingKeys": [
-	//             "invoices|acme|*"
+	//             "invoices|acme|*",
+	//             "invoices-dlq|acme|*"
 	//           ]
 	//         }
 	//       }

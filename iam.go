@@ -3,6 +3,7 @@ package dynamodbqueue
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 )
@@ -17,15 +18,34 @@ type PolicyOptions struct {
 	// ReadOnly grants only reads (Peek, Count, Stats); otherwise the policy allows push,
 	// receive, delete and visibility changes too.
 	ReadOnly bool
+	// DeadLetterQueue, when not nil, also grants the tenant's dead-letter (queue, client) pair,
+	// so that receives can move messages there and RedriveDeadLetters and Stats can read it.
+	// Pass the configuration the tenant's queue uses (UseDeadLetterQueue); its defaults
+	// resolve the same way: QueueName "<queue>-dlq", ClientID the tenant's, Table the table of
+	// TableARN. A Table of its own gets its ARN from TableARN with the table name replaced.
+	// MaxReceiveCount is not used.
+	DeadLetterQueue *DeadLetterConfig
+}
+
+// policyStatement is one statement of an IAM policy document.
+type policyStatement struct {
+	Sid       string         `json:"Sid"`
+	Effect    string         `json:"Effect"`
+	Action    []string       `json:"Action"`
+	Resource  []string       `json:"Resource"`
+	Condition map[string]any `json:"Condition,omitempty"`
 }
 
 // IAMPolicy returns an IAM policy document (JSON) that confines a principal to one tenant's
 // (queue, client) pair: every item it may read or write has a partition key that starts with
-// the pair's prefix ("queue|client|", which covers all shards and large-body partitions), by
-// the dynamodb:LeadingKeys condition. The ready index is allowed for queries, with the same
-// condition. The registry that List reads is deliberately not included: a tenant cannot see
-// which other tenants exist, and its pushes skip registration (logged at debug level).
-// Table administration (create, drop, purge-all) is not granted.
+// the pair's prefix ("queue|client|", which covers all shards, message groups, deduplication
+// records and large-body partitions), by the dynamodb:LeadingKeys condition. The ready index
+// is allowed for queries, with the same condition. With DeadLetterQueue set, the dead-letter
+// pair's prefix is allowed too, in its own table.
+//
+// The registry that List reads is deliberately not included: a tenant cannot see which other
+// tenants exist, and its pushes skip registration (logged at debug level). Table
+// administration (create, drop, purge-all) is not granted.
 func IAMPolicy(opts PolicyOptions) (string, error) {
 	if opts.TableARN == "" {
 		return "", invalidArg("TableARN is empty")
@@ -40,35 +60,71 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	if !opts.ReadOnly {
 		actions = append(actions, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 	}
-	type statement struct {
-		Sid       string         `json:"Sid"`
-		Effect    string         `json:"Effect"`
-		Action    []string       `json:"Action"`
-		Resource  []string       `json:"Resource"`
-		Condition map[string]any `json:"Condition,omitempty"`
+	tenant := policyStatement{Sid: "TenantItems", Effect: "Allow", Action: actions}
+	prefixes := []string{keys.PairPrefix(opts.QueueName, opts.ClientID) + "*"}
+	var dead *policyStatement
+	if opts.DeadLetterQueue != nil {
+		dlqARN, dlqPrefix, err := deadLetterGrant(opts)
+		if err != nil {
+			return "", err
+		}
+		if dlqARN == opts.TableARN {
+			prefixes = append(prefixes, dlqPrefix)
+		} else {
+			dead = &policyStatement{Sid: "DeadLetterItems", Effect: "Allow", Action: actions}
+			dead.Resource, dead.Condition = tableGrant(dlqARN, []string{dlqPrefix})
+		}
 	}
+	tenant.Resource, tenant.Condition = tableGrant(opts.TableARN, prefixes)
 	doc := struct {
-		Version   string      `json:"Version"`
-		Statement []statement `json:"Statement"`
-	}{
-		Version: "2012-10-17",
-		Statement: []statement{
-			{
-				Sid:      "TenantItems",
-				Effect:   "Allow",
-				Action:   actions,
-				Resource: []string{opts.TableARN, opts.TableARN + "/index/" + visIndex},
-				Condition: map[string]any{
-					"ForAllValues:StringLike": map[string]any{
-						"dynamodb:LeadingKeys": []string{keys.PairPrefix(opts.QueueName, opts.ClientID) + "*"},
-					},
-				},
-			},
-		},
+		Version   string            `json:"Version"`
+		Statement []policyStatement `json:"Statement"`
+	}{Version: "2012-10-17", Statement: []policyStatement{tenant}}
+	if dead != nil {
+		doc.Statement = append(doc.Statement, *dead)
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("dynamodbqueue: encode policy: %w", err)
 	}
 	return string(b), nil
+}
+
+// tableGrant returns the resources (table and ready index) and the LeadingKeys condition of a
+// statement over one table.
+func tableGrant(tableARN string, prefixes []string) ([]string, map[string]any) {
+	return []string{tableARN, tableARN + "/index/" + visIndex}, map[string]any{
+		"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": prefixes},
+	}
+}
+
+// deadLetterGrant resolves the dead-letter pair of opts the way the queue does (dlqTarget) and
+// returns its table's ARN and its LeadingKeys pattern.
+func deadLetterGrant(opts PolicyOptions) (tableARN, prefix string, err error) {
+	arnPrefix, table, hasName := strings.Cut(opts.TableARN, ":table/")
+	s := settings{table: table, queue: opts.QueueName, client: opts.ClientID, dlq: opts.DeadLetterQueue}
+	if !hasName {
+		s.table = "" // an ARN pattern without a table name: only the queue's own table is known
+	}
+	t, q, c := s.dlqTarget()
+	if err := keys.ValidateName("dead-letter queue name", q); err != nil {
+		return "", "", err
+	}
+	if err := keys.ValidateName("dead-letter client ID", c); err != nil {
+		return "", "", err
+	}
+	tableARN = opts.TableARN
+	if t != s.table {
+		if !hasName {
+			return "", "", invalidArg("TableARN %q has no :table/<name>, so the ARN of dead-letter table %q cannot be derived from it", opts.TableARN, t)
+		}
+		if err := validateTableName(t); err != nil {
+			return "", "", err
+		}
+		tableARN = arnPrefix + ":table/" + t
+	}
+	if tableARN == opts.TableARN && q == opts.QueueName && c == opts.ClientID {
+		return "", "", invalidArg("dead-letter queue is the queue itself")
+	}
+	return tableARN, keys.PairPrefix(q, c) + "*", nil
 }
