@@ -102,8 +102,11 @@ func validateAttribute(name string, a events.SQSMessageAttribute) error {
 		if a.StringValue == nil {
 			return fmt.Errorf("%w: attribute %q of type %s needs a StringValue", ErrInvalidMessage, name, a.DataType)
 		}
+		if !isDecimal(*a.StringValue) {
+			return fmt.Errorf("%w: attribute %q of type Number has value %q; SQS takes a decimal number: digits with an optional sign, fraction and exponent (not NaN, Inf or hexadecimal)", ErrInvalidMessage, name, *a.StringValue)
+		}
 		if _, err := strconv.ParseFloat(*a.StringValue, 64); err != nil {
-			return fmt.Errorf("%w: attribute %q of type Number has value %q, which is not a number", ErrInvalidMessage, name, *a.StringValue)
+			return fmt.Errorf("%w: attribute %q of type Number has value %q, which is out of range", ErrInvalidMessage, name, *a.StringValue)
 		}
 	case "Binary":
 		if len(a.BinaryValue) == 0 {
@@ -113,6 +116,41 @@ func validateAttribute(name string, a events.SQSMessageAttribute) error {
 		return fmt.Errorf("%w: attribute %q has data type %q; it must be String, Number or Binary (optionally with a .custom suffix)", ErrInvalidMessage, name, a.DataType)
 	}
 	return nil
+}
+
+// isDecimal reports whether s is a decimal number: an optional sign, digits with an optional
+// fraction (at least one digit in all), and an optional exponent. strconv.ParseFloat also takes
+// NaN, Inf, hexadecimal and underscores, which SQS rejects.
+func isDecimal(s string) bool {
+	i, digits := 0, 0
+	skipDigits := func() int {
+		n := 0
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			n++
+		}
+		return n
+	}
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits += skipDigits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		digits += skipDigits()
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if skipDigits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // invalidBodyChar returns the byte offset of the first character SQS rejects, or -1.
