@@ -465,6 +465,16 @@ func TestIAMPolicy(t *testing.T) {
 	golden(t, "iam-policy.json", r.stdout)
 	r = must(t, 0, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme", "--table-arn", arn, "--read-only")})
 	golden(t, "iam-policy-read-only.json", r.stdout)
+	// --dlq grants the dead-letter pair that receive --max-receives moves to; --dlq-table puts
+	// it in a statement for that table.
+	r = must(t, 0, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme", "--table-arn", arn, "--dlq")})
+	if !strings.Contains(r.stdout, `"orders-dlq|acme|*"`) {
+		t.Errorf("iam-policy --dlq does not grant orders-dlq|acme|:\n%s", r.stdout)
+	}
+	r = must(t, 0, cmd{args: a("iam-policy", "-q", "orders", "-c", "acme", "--table-arn", arn, "--dlq-table", "dead")})
+	if !strings.Contains(r.stdout, `table/dead/index/vis`) || !strings.Contains(r.stdout, `"orders-dlq|acme|*"`) {
+		t.Errorf("iam-policy --dlq-table dead does not grant the pair in table dead:\n%s", r.stdout)
+	}
 	r = must(t, 0, cmd{args: a("iam-policy", "-t", "queues", "--region", "eu-west-1", "-q", "orders", "-c", "acme")})
 	if !strings.Contains(r.stdout, `"arn:aws:dynamodb:eu-west-1:*:table/queues"`) || !strings.Contains(r.stderr, "no --table-arn") {
 		t.Errorf("iam-policy without --table-arn:\n%s\n%s", r.stdout, r.stderr)

@@ -236,17 +236,22 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 	var (
 		arn      string
 		readOnly bool
+		withDLQ  bool
+		dlq      dlqFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "iam-policy",
 		Short: "Print an IAM policy that confines a principal to the (queue, client) pair",
 		Long: `Print an IAM policy document (JSON) that lets a principal use only the (queue, client)
 pair given with -q and -c: push, receive, delete and change visibility (or only peek, count
-and stats with --read-only), by a dynamodb:LeadingKeys condition. Nothing is sent to AWS.
+and stats with --read-only), by a dynamodb:LeadingKeys condition. With --dlq it also grants
+the pair's dead-letter queue, which receive --max-receives moves messages to. Nothing is
+sent to AWS.
 
 Without --table-arn the ARN is arn:aws:dynamodb:REGION:*:table/TABLE, REGION being --region
 or *; pass the full ARN to pin region and account.`,
-		Example: `  ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues`,
+		Example: `  ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues
+  ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues --dlq`,
 		Args:    noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if arn == "" {
@@ -261,9 +266,11 @@ or *; pass the full ARN to pin region and account.`,
 				arn = fmt.Sprintf("arn:aws:dynamodb:%s:*:table/%s", region, a.g.table)
 				fmt.Fprintf(a.stderr, "note: no --table-arn; using %s\n", arn)
 			}
-			doc, err := dynamodbqueue.IAMPolicy(dynamodbqueue.PolicyOptions{
-				TableARN: arn, QueueName: a.g.queue, ClientID: a.g.client, ReadOnly: readOnly,
-			})
+			opts := dynamodbqueue.PolicyOptions{TableARN: arn, QueueName: a.g.queue, ClientID: a.g.client, ReadOnly: readOnly}
+			if withDLQ || dlq != (dlqFlags{}) {
+				opts.DeadLetterQueue = dlq.config(0)
+			}
+			doc, err := dynamodbqueue.IAMPolicy(opts)
 			if err != nil {
 				if a.g.queue == "" {
 					return withHint(ExitUsage, err, "set the queue with --queue/-q or "+EnvQueue)
@@ -279,5 +286,7 @@ or *; pass the full ARN to pin region and account.`,
 	}
 	cmd.Flags().StringVar(&arn, "table-arn", "", "ARN of the table")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "grant only reads (peek, count, stats)")
+	cmd.Flags().BoolVar(&withDLQ, "dlq", false, "also grant the dead-letter queue (needed with receive --max-receives);\nimplied by --dlq-queue, --dlq-client and --dlq-table")
+	dlq.addLocation(cmd.Flags())
 	return cmd
 }
