@@ -252,7 +252,7 @@ Without --table-arn the ARN is arn:aws:dynamodb:REGION:*:table/TABLE, REGION bei
 or *; pass the full ARN to pin region and account.`,
 		Example: `  ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues
   ddbq iam-policy -q orders -c acme --table-arn arn:aws:dynamodb:eu-west-1:123456789012:table/queues --dlq`,
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			if arn == "" {
 				if a.g.table == "" {
