@@ -2,6 +2,7 @@ package dynamodbqueue_test
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,5 +73,54 @@ func TestLongPollNeverReturnsAMessageTwice(t *testing.T) {
 				t.Fatalf("Count = %d, %v after deleting the message; want 0", n, err)
 			}
 		})
+	}
+}
+
+// TestLongPollDropsHeldMessagePurgedWhileWaiting: a message purged while a long poll holds it
+// and waits for more is not returned, since its handle would name nothing.
+func TestLongPollDropsHeldMessagePurgedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	base, table := newTable(t)
+	clk := &dynamodbqueue.Clock{}
+	q, api := hookedQueue(t, table, "purged", "c", clk)
+	purger := base.Clone().UseQueueName("purged").UseClientID("c")
+	push(t, q, events.SQSMessage{Body: "purged"})
+	queries := 0
+	api.set(func(op string, _ any) error {
+		if op != "Query" {
+			return nil
+		}
+		if queries++; queries == 2 { // the first pass claimed the message
+			if err := purger.Purge(ctxT(t)); err != nil {
+				t.Error(err)
+			}
+		}
+		clk.Advance(3 * time.Second) // so that the held claim is due for renewal
+		return nil
+	})
+	got, err := q.ReceiveMessages(ctxT(t), dynamodbqueue.ReceiveOptions{MinMessages: 2, MaxMessages: 2, WaitTime: time.Second, VisibilityTimeout: 10 * time.Second})
+	if err != nil || len(got) != 0 || queries < 2 {
+		t.Fatalf("long poll over a purge returned %v, %v after %d queries; want nothing", bodyList(got), err, queries)
+	}
+}
+
+// TestShortVisibilityLongPollReturnsWhatItHolds: claims under a second are not kept alive, so a
+// receive with such a visibility timeout returns once it holds a message, however long it
+// may wait for MinMessages.
+func TestShortVisibilityLongPollReturnsWhatItHolds(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	q, api := hookedQueue(t, table, "short", "c", nil)
+	push(t, q, events.SQSMessage{Body: "one"})
+	var queries atomic.Int64
+	api.set(func(op string, _ any) error {
+		if op == "Query" {
+			queries.Add(1)
+		}
+		return nil
+	})
+	got, err := q.ReceiveMessages(ctxT(t), dynamodbqueue.ReceiveOptions{MinMessages: 2, MaxMessages: 2, WaitTime: time.Minute, VisibilityTimeout: 500 * time.Millisecond})
+	if err != nil || !slices.Equal(bodyList(got), []string{"one"}) || queries.Load() != 1 {
+		t.Fatalf("got %v, %v after %d queries; want [one] after one pass", bodyList(got), err, queries.Load())
 	}
 }
