@@ -59,7 +59,8 @@ func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) (
 // ChangeVisibility sets the visibility timeout of messages this consumer holds to d from now
 // (0..MaxVisibilityTimeout): extend it for long work, shorten it, or 0 to release the message
 // at once (a "nack"). The handle stays valid for DeleteMessages. For a message of a FIFO group
-// the change applies to the group's claim. Failed handles are reported as in DeleteMessages.
+// the change applies to the group's claim, and only while that message is still held: the
+// handle of a deleted message is stale. Failed handles are reported as in DeleteMessages.
 func (q *DynamoDBQueue) ChangeVisibility(ctx context.Context, d time.Duration, handles ...string) ([]string, error) {
 	if d < 0 || d > MaxVisibilityTimeout {
 		return handles, invalidArg("visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)

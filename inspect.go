@@ -262,8 +262,9 @@ func (q *DynamoDBQueue) peekGroupHead(ctx context.Context, s *settings, g record
 	return nil, nil
 }
 
-// List returns every (queue, client) pair that ever had a message pushed in the table. It reads
-// the registry partition, not the messages.
+// List returns every (queue, client) pair that had a message pushed in the table since its last
+// PurgeAll. It reads the registry partition, not the messages. A pair pushed to by a process
+// that did not run the PurgeAll shows again within five minutes of its next push.
 func (q *DynamoDBQueue) List(ctx context.Context) ([]QueueAndClientID, error) {
 	s := q.snapshot()
 	if err := s.checkTable(); err != nil {
