@@ -13,6 +13,8 @@ require (
 	github.com/prometheus/client_model v0.6.3
 )
 
+require pgregory.net/rapid v1.3.0
+
 require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
