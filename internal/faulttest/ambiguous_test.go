@@ -45,8 +45,9 @@ var (
 	matchHeadClaim = bodyHas(`attribute_exists(PK) AND (attribute_not_exists(tok)`, "rc = if_not_exists")
 	// The push's update of a group's lock item.
 	matchTouchGroup = bodyHas("if_not_exists(vis, :vis)")
-	// A visibility change or the release of a group, conditional on the claim token.
-	matchSetVis = bodyHas(`"tok = :tok"`, `"SET vis = :vis"`)
+	// A visibility change or the release of a group, conditional on the claim token (a change
+	// outside groups also requires vis; a release after a delete also removes the token).
+	matchSetVis = bodyHas(`"tok = :tok`, `"SET vis = :vis`)
 	// The deduplication record of a push.
 	matchDedupRecord = bodyHas("ddu < :now")
 	// The deduplication record's completion.
