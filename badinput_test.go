@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
 )
 
 // TestBadInputIsRejectedAndNothingWritten sends every kind of invalid input to a real table and
@@ -137,4 +138,14 @@ func FuzzPublicEntryPoints(f *testing.F) {
 			rejected("PushMessages", called, err)
 		}
 	})
+}
+
+// TestTableNameErrorNamesTheCharacter: a non-ASCII table name is reported by its character and
+// position, not by its first byte (issue 8, bug 5).
+func TestTableNameErrorNamesTheCharacter(t *testing.T) {
+	q := dynamodbqueue.NewFromClient(testenv.Client(t), 0).UseTable("tablé").UseQueueName("q").UseClientID("c")
+	_, err := q.Count(ctxT(t))
+	if !errors.Is(err, dynamodbqueue.ErrInvalidName) || !strings.Contains(err.Error(), `'é' (U+00E9) at position 5`) {
+		t.Fatalf("Count = %v; want ErrInvalidName naming 'é' (U+00E9) at position 5", err)
+	}
 }

@@ -405,11 +405,8 @@ func validateTableName(t string) error {
 	if len(t) < 3 || len(t) > 255 {
 		return fmt.Errorf("%w: table name %q must be 3..255 characters", ErrInvalidName, t)
 	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("%w: table name %q has character %q; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, t, c)
-		}
+	if bad := keys.FirstInvalid(t, keys.NameChar); bad != "" {
+		return fmt.Errorf("%w: table name %q has %s; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, t, bad)
 	}
 	return nil
 }

@@ -29,13 +29,15 @@ func ValidateName(kind, s string) error {
 	if n := utf8.RuneCountInString(s); n > MaxNameLen {
 		return fmt.Errorf("%w: %s is %d characters long, at most %d are allowed", ErrInvalidName, kind, n, MaxNameLen)
 	}
-	if bad := firstBad(s, nameChar); bad != "" {
+	if bad := FirstInvalid(s, NameChar); bad != "" {
 		return fmt.Errorf("%w: %s %q has %s; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidName, kind, s, bad)
 	}
 	return nil
 }
 
-func nameChar(c byte) bool {
+// NameChar reports whether c may appear in a queue name or client ID (and in a table or
+// attribute name, which allow the same characters): A-Z a-z 0-9, underscore, period, hyphen.
+func NameChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
 }
 
@@ -45,7 +47,7 @@ func ValidateGroup(g string) error {
 	if n := utf8.RuneCountInString(g); n == 0 || n > MaxGroupLen {
 		return fmt.Errorf("%w: length %d, must be 1..%d", ErrInvalidGroup, n, MaxGroupLen)
 	}
-	if bad := firstBad(g, groupChar); bad != "" {
+	if bad := FirstInvalid(g, groupChar); bad != "" {
 		return fmt.Errorf("%w: %q has %s; allowed are ASCII letters, digits and punctuation", ErrInvalidGroup, g, bad)
 	}
 	return nil
@@ -53,11 +55,11 @@ func ValidateGroup(g string) error {
 
 func groupChar(c byte) bool { return c >= '!' && c <= '~' }
 
-// firstBad describes the first character of s that ok rejects, or returns "" when there is
+// FirstInvalid describes the first character of s that ok rejects, or returns "" when there is
 // none. It reports whole characters, not bytes, so "ördérs" names 'ö' (U+00F6) at
 // position 1, and counts positions in characters from 1 as a reader would. Only ASCII is
 // ever allowed, so ok sees bytes; anything else is rejected as the rune it starts.
-func firstBad(s string, ok func(byte) bool) string {
+func FirstInvalid(s string, ok func(byte) bool) string {
 	pos := 0
 	for i, r := range s {
 		pos++

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 )
 
 // Limits, as SQS documents them.
@@ -75,11 +77,8 @@ func validateAttribute(name string, a events.SQSMessageAttribute) error {
 	if name == "" || len(name) > MaxAttributeNameLen {
 		return fmt.Errorf("%w: attribute name %q must be 1..%d characters", ErrInvalidMessage, name, MaxAttributeNameLen)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("%w: attribute name %q has character %q; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidMessage, name, c)
-		}
+	if bad := keys.FirstInvalid(name, keys.NameChar); bad != "" {
+		return fmt.Errorf("%w: attribute name %q has %s; allowed are A-Z a-z 0-9, underscore, hyphen and period", ErrInvalidMessage, name, bad)
 	}
 	lower := strings.ToLower(name)
 	if strings.HasPrefix(lower, "aws.") || strings.HasPrefix(lower, "amazon.") || strings.Contains(name, "..") ||

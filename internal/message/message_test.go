@@ -111,3 +111,14 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestAttributeNameErrorNamesTheCharacter: a non-ASCII attribute name is reported by its
+// character and position, not by its first byte (issue 8, bug 5).
+func TestAttributeNameErrorNamesTheCharacter(t *testing.T) {
+	err := Validate(&events.SQSMessage{Body: "b", MessageAttributes: map[string]events.SQSMessageAttribute{
+		"prïce": {DataType: "String", StringValue: str("1")},
+	}}, 1<<20)
+	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), `'ï' (U+00EF) at position 3`) {
+		t.Fatalf("Validate = %v; want ErrInvalidMessage naming 'ï' (U+00EF) at position 3", err)
+	}
+}
