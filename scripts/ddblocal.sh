@@ -23,6 +23,8 @@ PID_FILE=$STATE_DIR/ddblocal.pid
 EP_FILE=$STATE_DIR/ddblocal.endpoint
 LOG_FILE=$STATE_DIR/ddblocal.log
 
+LABEL="DynamoDB Local"
+LOCK_NAME=ddblocal.lock
 . "$ROOT/scripts/lib.sh"
 
 installed() { [ -f "$JAR" ] && [ -d "$EMULATOR/DynamoDBLocal_lib" ]; }
@@ -59,7 +61,7 @@ running() { is_running "$PID_FILE" DynamoDBLocal.jar; }
 start() {
   only_loopback || die "refusing to start: DynamoDB Local listens on every interface, and this network namespace has more than loopback ($(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')). Run it through scripts/with-servers.sh, which makes a private namespace."
   mkdir -p "$STATE_DIR"
-  exec 8>"$STATE_DIR/ddblocal.lock" # one start/stop at a time per state dir
+  exec 8>"$STATE_DIR/$LOCK_NAME" # one start/stop at a time per state dir
   flock 8
   if running; then cat "$EP_FILE"; return 0; fi
   install
@@ -81,36 +83,4 @@ start() {
   echo "$endpoint"
 }
 
-stop() {
-  mkdir -p "$STATE_DIR"
-  exec 8>"$STATE_DIR/ddblocal.lock"
-  flock 8
-  if running; then
-    local pid
-    pid=$(cat "$PID_FILE")
-    stop_group "$pid"
-    echo "stopped DynamoDB Local (pid $pid)"
-  else
-    echo "DynamoDB Local not running"
-  fi
-  rm -f "$PID_FILE" "$EP_FILE"
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-status)
-  if running; then
-    echo "running (pid $(cat "$PID_FILE")) at $(cat "$EP_FILE" 2>/dev/null)"
-  else
-    echo "not running"
-    exit 1
-  fi
-  ;;
-endpoint)
-  running && [ -s "$EP_FILE" ] || die "not running"
-  cat "$EP_FILE"
-  ;;
-*) die "usage: $0 install|start|stop|status|endpoint" ;;
-esac
+server_main "$@"

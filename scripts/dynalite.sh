@@ -20,6 +20,8 @@ CLI=$INSTALL_DIR/node_modules/dynalite/cli.js
 LAUNCHER_SRC=$ROOT/internal/dynalite/server.js
 LAUNCHER=$INSTALL_DIR/server.js
 
+LABEL="dynalite"
+LOCK_NAME=dynalite.lock
 . "$ROOT/scripts/lib.sh"
 
 installed() { [ -x "$INSTALL_DIR/node_modules/.bin/dynalite" ]; }
@@ -45,7 +47,7 @@ running() { is_running "$PID_FILE" dynalite; }
 
 start() {
   mkdir -p "$STATE_DIR"
-  exec 8>"$STATE_DIR/dynalite.lock" # one start/stop at a time per state dir
+  exec 8>"$STATE_DIR/$LOCK_NAME" # one start/stop at a time per state dir
   flock 8
   if running; then cat "$EP_FILE"; return 0; fi
   install
@@ -66,36 +68,4 @@ start() {
   echo "$endpoint"
 }
 
-stop() {
-  mkdir -p "$STATE_DIR"
-  exec 8>"$STATE_DIR/dynalite.lock"
-  flock 8
-  if running; then
-    local pid
-    pid=$(cat "$PID_FILE")
-    stop_group "$pid"
-    echo "stopped dynalite (pid $pid)"
-  else
-    echo "dynalite not running"
-  fi
-  rm -f "$PID_FILE" "$EP_FILE"
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-status)
-  if running; then
-    echo "running (pid $(cat "$PID_FILE")) at $(cat "$EP_FILE" 2>/dev/null)"
-  else
-    echo "not running"
-    exit 1
-  fi
-  ;;
-endpoint)
-  running && [ -s "$EP_FILE" ] || die "not running; start it with: scripts/dynalite.sh start"
-  cat "$EP_FILE"
-  ;;
-*) die "usage: $0 install|start|stop|status|endpoint" ;;
-esac
+server_main "$@"

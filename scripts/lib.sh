@@ -79,3 +79,44 @@ npm_package_json() {
   for p in "$@"; do allowed="$allowed${allowed:+, }\"$p\": true"; done
   printf '{\n  "private": true,\n  "allowScripts": {%s}\n}\n' "$allowed" >"$dir/package.json"
 }
+
+# The commands both server scripts share. The calling script defines LABEL, STATE_DIR, PID_FILE,
+# EP_FILE, LOCK_NAME and the functions install, start and running.
+
+# stop_server: stops the server the state directory records, if it runs.
+stop_server() {
+  mkdir -p "$STATE_DIR"
+  exec 8>"$STATE_DIR/$LOCK_NAME" # one start/stop at a time per state dir
+  flock 8
+  if running; then
+    local pid
+    pid=$(cat "$PID_FILE")
+    stop_group "$pid"
+    echo "stopped $LABEL (pid $pid)"
+  else
+    echo "$LABEL not running"
+  fi
+  rm -f "$PID_FILE" "$EP_FILE"
+}
+
+# server_main COMMAND: install|start|stop|status|endpoint.
+server_main() {
+  case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop_server ;;
+  status)
+    if running; then
+      echo "running (pid $(cat "$PID_FILE")) at $(cat "$EP_FILE" 2>/dev/null)"
+    else
+      echo "not running"
+      exit 1
+    fi
+    ;;
+  endpoint)
+    running && [ -s "$EP_FILE" ] || die "not running; start it with: $0 start"
+    cat "$EP_FILE"
+    ;;
+  *) die "usage: $0 install|start|stop|status|endpoint" ;;
+  esac
+}
