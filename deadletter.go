@@ -165,6 +165,7 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 	if max < 0 {
 		return 0, invalidArg("max %d, must be 0 (all) or positive", max)
 	}
+	q.syncClock(ctx, s)
 	ds := s.deadLetterSettings()
 	var startKey map[string]types.AttributeValue
 	for max == 0 || moved < max {

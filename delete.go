@@ -222,6 +222,7 @@ func (q *DynamoDBQueue) checkGone(ctx context.Context, s *settings, h handle.Han
 // message is read first; a delete racing in between is covered by releaseDeletedGroup, which
 // drops the token from the lock, so the lock write then fails.
 func (q *DynamoDBQueue) changeOne(ctx context.Context, s *settings, h handle.Handle, d time.Duration) error {
+	q.syncClock(ctx, s)
 	at := q.core.now().Add(d)
 	if h.Group != "" {
 		item, err := q.getItem(ctx, s.table, key(h.PK, h.SK))

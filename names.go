@@ -30,7 +30,7 @@ func ValidateName(name string) error { return keys.ValidateName("name", name) }
 // deduplication IDs, delay) against the default 1 MiB size limit, without sending anything.
 func ValidateMessage(m events.SQSMessage) error {
 	s := settings{maxMessageSize: message.DefaultMaxSize, shards: 1, queue: "validate", client: "validate"}
-	q := &DynamoDBQueue{core: &core{seq: keys.NewSequencer(nil), now: time.Now}}
+	q := &DynamoDBQueue{core: &core{seq: keys.NewSequencer(nil), clock: newClockState(nil)}}
 	_, err := q.prepare(&s, &m, time.Now(), DefaultTTL, 0)
 	return err
 }

@@ -99,6 +99,7 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 	if len(msgs) == 0 {
 		return PushResult{}, nil
 	}
+	q.syncClock(ctx, s)
 	now := q.core.now()
 	ttl := opts.TTL
 	if ttl == 0 {

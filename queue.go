@@ -32,6 +32,9 @@ const (
 	MaxShards = 1000
 	// DedupWindow is how long a deduplication ID suppresses repeated pushes (SQS's window).
 	DedupWindow = 5 * time.Minute
+	// DefaultExpiredDeletionMargin is how long past its TTL a message must be before a process
+	// deletes it (see UseExpiredDeletionMargin).
+	DefaultExpiredDeletionMargin = 5 * time.Minute
 )
 
 // Order says which end of the queue a poll takes from.
@@ -83,13 +86,15 @@ type settings struct {
 	signer            *handle.Signer
 	logger            *slog.Logger
 	pollMin, pollMax  time.Duration
+	expiredMargin     time.Duration // see UseExpiredDeletionMargin
 }
 
 // core is what every copy of a queue shares: the client, the clock, the sequencer, the
 // in-process wake-up signals for long polls and the registry cache.
 type core struct {
-	api        API
-	now        func() time.Time
+	api        API // the caller's API wrapped so that every response feeds the clock (clock_api.go)
+	callerAPI  API // the caller's API as given, for API()
+	clock      *clockState
 	seq        *keys.Sequencer
 	wake       wakeups
 	registered registryCache // table+"\x00"+pk: registry entries this process wrote (registry.go)
@@ -121,7 +126,9 @@ func NewFromClient(api API, defaultTTL time.Duration) *DynamoDBQueue {
 	if defaultTTL <= 0 {
 		defaultTTL = DefaultTTL
 	}
-	q := &DynamoDBQueue{core: &core{api: api, now: time.Now}}
+	q := &DynamoDBQueue{}
+	clk := newClockState(func() *slog.Logger { return q.snapshot().logger })
+	q.core = &core{api: &clockedAPI{API: api, clock: clk}, callerAPI: api, clock: clk}
 	q.core.spread.Store(1)
 	q.core.seq = keys.NewSequencer(func() time.Time { return q.core.now() })
 	q.cur.Store(&settings{
@@ -134,9 +141,14 @@ func NewFromClient(api API, defaultTTL time.Duration) *DynamoDBQueue {
 		logger:            slog.Default(),
 		pollMin:           5 * time.Millisecond,
 		pollMax:           50 * time.Millisecond,
+		expiredMargin:     DefaultExpiredDeletionMargin,
 	})
 	return q
 }
+
+// now returns the process's time: its clock corrected by the estimated offset from DynamoDB's
+// (clock.go).
+func (c *core) now() time.Time { return c.clock.now() }
 
 // Clone returns a new queue with a copy of the current settings that shares the client and the
 // in-process state. Changing the clone's settings does not affect q.
@@ -275,6 +287,21 @@ func (q *DynamoDBQueue) UseLongPollInterval(first, limit time.Duration) *DynamoD
 	return q.update(func(s *settings) { s.pollMin, s.pollMax = first, limit })
 }
 
+// UseExpiredDeletionMargin sets how long past its TTL a message must be before this process
+// deletes it (default DefaultExpiredDeletionMargin, 5 minutes). A message past its TTL is never
+// delivered or counted; it is deleted only once it is expired by more than d, so that a clock
+// error smaller than d (one this process could not correct, see ClockOffset) can never delete a
+// message that is still live. Until then it is stepped over (a group's next message is offered
+// behind it). DynamoDB's own TTL sweeper deletes expired items by its own clock whatever d is.
+// 0 deletes as soon as this process's clock says a message has expired. A negative d makes the
+// next operation fail with ErrInvalidArgument.
+func (q *DynamoDBQueue) UseExpiredDeletionMargin(d time.Duration) *DynamoDBQueue {
+	return q.update(func(s *settings) { s.expiredMargin = d })
+}
+
+// ExpiredDeletionMargin returns the margin set with UseExpiredDeletionMargin.
+func (q *DynamoDBQueue) ExpiredDeletionMargin() time.Duration { return q.snapshot().expiredMargin }
+
 // Table returns the table name.
 func (q *DynamoDBQueue) Table() string { return q.snapshot().table }
 
@@ -317,8 +344,8 @@ func (q *DynamoDBQueue) PartitionKey() string {
 	return keys.PartitionKey(s.queue, s.client, 0)
 }
 
-// API returns the DynamoDB client the queue uses.
-func (q *DynamoDBQueue) API() API { return q.core.api }
+// API returns the DynamoDB client the queue uses, as given to NewFromClient.
+func (q *DynamoDBQueue) API() API { return q.core.callerAPI }
 
 // checkTable validates the settings that table-level operations need.
 func (s *settings) checkTable() error {
@@ -359,6 +386,9 @@ func (s *settings) checkQueue() error {
 	}
 	if s.pollMin <= 0 || s.pollMax < s.pollMin {
 		return invalidArg("long poll interval %v..%v, need 0 < min <= max", s.pollMin, s.pollMax)
+	}
+	if s.expiredMargin < 0 {
+		return invalidArg("expired deletion margin %v, must not be negative", s.expiredMargin)
 	}
 	if d := s.dlq; d != nil {
 		if d.MaxReceiveCount < 1 || d.MaxReceiveCount > 1000 {

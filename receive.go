@@ -101,6 +101,7 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 		return nil, invalidArg("visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
 	}
 
+	q.syncClock(ctx, s)
 	deadline := time.Now().Add(opts.WaitTime)
 	wakeKey := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
 	interval := s.pollMin
