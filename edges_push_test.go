@@ -344,7 +344,7 @@ func TestExpiredGroupLockRacingPushDoesNotStrand(t *testing.T) {
 	q, api := hookedQueue(t, table, "expired-lock", "c", clk)
 	other := plainQueue(t, table, "expired-lock", "c")
 	pushWith(t, q, dynamodbqueue.PushOptions{TTL: 2 * time.Second}, msgIn("A", "g", ""))
-	clk.Advance(3 * time.Second)
+	clk.Advance(3*time.Second + dynamodbqueue.DefaultExpiredDeletionMargin) // past the margin: the poll deletes A
 	api.set(onceBefore(func(op string, _ any) bool { return op == "BatchWriteItem" || op == "DeleteItem" }, func() error {
 		pushWith(t, other, dynamodbqueue.PushOptions{TTL: time.Hour}, msgIn("B", "g", ""))
 		return nil

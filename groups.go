@@ -88,15 +88,18 @@ func (q *DynamoDBQueue) claimGroup(ctx context.Context, s *settings, g record, v
 	return nil, nil, nil
 }
 
-// groupHead returns the oldest live message of a group. Expired heads are deleted on the way.
-// When the group has no messages, its lock item is deleted, unless a push touched it since it
-// was read (the lp token changed) or it was claimed meanwhile.
+// groupHead returns the oldest live message of a group. Heads expired by more than the margin
+// are deleted on the way; heads expired by less are stepped over, since only a clock error might
+// make them look expired (expiry.go). When the group has no messages, its lock item is deleted,
+// unless a push touched it since it was read (the lp token changed) or it was claimed
+// meanwhile; when it has only heads expired within the margin, the lock stays.
 func (q *DynamoDBQueue) groupHead(ctx context.Context, s *settings, g record) (*record, error) {
 	group, ok := keys.GroupFromSK(g.SK)
 	if !ok {
 		return nil, fmt.Errorf("dynamodbqueue: malformed group item %s/%s", g.PK, g.SK)
 	}
 	now := q.core.now()
+	var after map[string]types.AttributeValue // past the heads stepped over
 	for range maxHeadSkips {
 		resp, err := q.core.api.Query(ctx, &dynamodb.QueryInput{
 			TableName:              aws.String(s.table),
@@ -104,22 +107,29 @@ func (q *DynamoDBQueue) groupHead(ctx context.Context, s *settings, g record) (*
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": avS(g.PK), ":prefix": avS(keys.GroupMessagePrefix(group)),
 			},
-			ConsistentRead: aws.Bool(true),
-			Limit:          aws.Int32(1),
+			ConsistentRead:    aws.Bool(true),
+			Limit:             aws.Int32(1),
+			ExclusiveStartKey: after,
 		})
 		if err != nil {
 			return nil, wrapAPI("Query (group head)", s.table, err)
 		}
 		if len(resp.Items) == 0 {
-			q.deleteEmptyGroup(ctx, s, g)
+			if after == nil {
+				q.deleteEmptyGroup(ctx, s, g)
+			}
 			return nil, nil
 		}
 		head := decodeRecord(resp.Items[0])
-		if !head.expired(now) {
+		switch {
+		case !head.expired(now):
 			return &head, nil
-		}
-		if _, err := q.batchWrite(ctx, s.table, q.deleteRequests(head)); err != nil {
-			return nil, err
+		case s.pastMargin(&head, now):
+			if _, err := q.batchWrite(ctx, s.table, q.deleteRequests(head)); err != nil {
+				return nil, err
+			}
+		default:
+			after = key(head.PK, head.SK)
 		}
 	}
 	return nil, nil

@@ -208,7 +208,7 @@ type candidate struct {
 func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk string, want int, vt time.Duration) ([]events.SQSMessage, error) {
 	var out []events.SQSMessage
 	var startKey map[string]types.AttributeValue
-	var expired []types.WriteRequest
+	var expired []record
 	defer func() { q.dropExpired(ctx, s, expired) }()
 	lost := 0
 	defer func() { q.core.adaptSpread(lost) }()
@@ -236,7 +236,7 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 			// An expired group lock is not dropped here: a push may have extended it since
 			// this read. claimGroup deletes it once the group is empty and untouched.
 			if r.expired(now) && keys.IsMessageSK(r.SK) {
-				expired = append(expired, q.deleteRequests(r)...)
+				expired = append(expired, r)
 				continue
 			}
 			pool = append(pool, candidate{rec: r})
@@ -585,15 +585,4 @@ func (q *DynamoDBQueue) deleteRequests(r record) []types.WriteRequest {
 		reqs = append(reqs, deleteReq(str(k[attrPK]), str(k[attrSK])))
 	}
 	return reqs
-}
-
-// dropExpired deletes messages found past their TTL, so each is read at most once more
-// before DynamoDB's own sweeper would have removed it. Failures only cost a later re-read.
-func (q *DynamoDBQueue) dropExpired(ctx context.Context, s *settings, reqs []types.WriteRequest) {
-	if len(reqs) == 0 {
-		return
-	}
-	if _, err := q.batchWrite(ctx, s.table, reqs); err != nil {
-		s.logger.DebugContext(ctx, "dynamodbqueue: could not delete expired messages", "error", err)
-	}
 }
