@@ -28,7 +28,7 @@ check() {
   echo "== $name: $*"
   "$@" || action=fail
   printf '{"Action":"%s","Package":"%s","Test":"%s"}\n{"Action":"%s","Package":"%s"}\n' \
-    "$action" "$name" "$*" "$action" "$name" >"$RESULTS/$name.json"
+    "$action" "$name" "$name" "$action" "$name" >"$RESULTS/$name.json"
 }
 
 # gotest RESULT ARGS...: go test -json ARGS, shown by gotestsum, saved as RESULT.json.
@@ -58,6 +58,13 @@ phase_servers() {
   done
 }
 
+# pkg_label ./internal/keys -> internal-keys; . -> root.
+pkg_label() {
+  local p=${1#./}
+  [ "$p" != . ] || p=root
+  echo "${p//\//-}"
+}
+
 # go test -fuzz takes one target of one package at a time.
 phase_fuzz() {
   local f pkg name
@@ -66,7 +73,7 @@ phase_fuzz() {
     pkg=$(dirname "$f")
     for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$f"); do
       echo "== fuzz $pkg $name ($FUZZTIME)"
-      gotest "fuzz-$(basename "$pkg")-$name" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg"
+      gotest "fuzz-$(pkg_label "$pkg")-$name" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg"
     done
   done
 }
