@@ -69,6 +69,8 @@ func TestModel(t *testing.T) {
 			"purge":            h.purge,
 			"raiseShards":      h.raiseShards,
 			"clockStep":        h.clockStep,
+			"clockSkew":        h.clockSkew,
+			"redrive":          h.redrive,
 			"count":            h.count,
 			"peek":             h.peek,
 		})
@@ -123,8 +125,12 @@ type modelHarness struct {
 	ref     *refModel
 	handles []issuedHandle
 	shards  []int
+	skew    []time.Duration // each process's clock minus the reference clock (process 0's at the start)
 	bodies  int
 }
+
+// now reads process p's clock and converts it to the reference time the model keeps.
+func (h *modelHarness) now(p int) time.Time { return h.procs[p].clk.Now().Add(-h.skew[p]) }
 
 func newModelHarness(t *testing.T, rt *rapid.T, apis []*hookAPI) *modelHarness {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -134,7 +140,7 @@ func newModelHarness(t *testing.T, rt *rapid.T, apis []*hookAPI) *modelHarness {
 		cancel()
 		rt.Fatalf("CreateQueueTable(%s) = %v, %v", table, created, err)
 	}
-	h := &modelHarness{t: t, rt: rt, ctx: ctx, cancel: cancel, admin: admin, ref: newRefModel(len(modelPairs)), shards: make([]int, len(modelPairs))}
+	h := &modelHarness{t: t, rt: rt, ctx: ctx, cancel: cancel, admin: admin, ref: newRefModel(len(modelPairs)), shards: make([]int, len(modelPairs)), skew: make([]time.Duration, len(apis))}
 	for i := range h.shards {
 		h.shards[i] = 1
 	}
@@ -145,6 +151,7 @@ func newModelHarness(t *testing.T, rt *rapid.T, apis []*hookAPI) *modelHarness {
 		for _, pr := range modelPairs {
 			p.qs = append(p.qs, base.Clone().UseQueueName(pr.queue).UseClientID(pr.client))
 		}
+		p.qs[modelDLQPair].UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: modelMaxReceives})
 		h.procs = append(h.procs, p)
 	}
 	return h
@@ -260,7 +267,7 @@ func (h *modelHarness) doPush(p, pair int, specs []pushSpec, opts dynamodbqueue.
 			refs = append(refs, r)
 		}
 	}
-	s := proc.clk.Now()
+	s := h.now(p)
 	res, err := proc.qs[pair].PushWithOptions(h.ctx, opts, msgs...)
 	if invalid {
 		if !errors.Is(err, dynamodbqueue.ErrInvalidMessage) || len(res.Pushed) > 0 {
@@ -359,9 +366,9 @@ func (h *modelHarness) receive(rt *rapid.T) {
 		faulty = proc.arm(drawFault(rt))
 	}
 	h.rt.Logf("receive p%d pair%d %+v", p, pair, opts)
-	s := proc.clk.Now()
+	s := h.now(p)
 	msgs, err := proc.qs[pair].ReceiveMessages(h.ctx, opts)
-	e := proc.clk.Now()
+	e := h.now(p)
 	proc.api.set(nil)
 	if err != nil && !faulty() {
 		h.ref.violation("receive failed without an injected failure: %v", err)
@@ -377,6 +384,7 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	if faulty() {
 		h.ref.receiveFailed(pair, returned, e.Add(opts.VisibilityTimeout))
 	}
+	h.ref.mayDeadLetter(pair, returned)
 	h.check(rt)
 }
 
@@ -438,7 +446,7 @@ func (h *modelHarness) changeVisibility(rt *rapid.T) {
 	faulty := h.procs[p].arm(drawFault(rt))
 	current := it.h == r.handle
 	h.rt.Logf("changeVisibility p%d %s to %v current=%v gone=%v", p, r.body, d, current, r.gone)
-	s := h.procs[p].clk.Now()
+	s := h.now(p)
 	var err error
 	if d == 0 {
 		_, err = h.procs[p].qs[r.pair].ReleaseMessages(h.ctx, it.h)
@@ -528,10 +536,10 @@ func (h *modelHarness) stepClocks(d time.Duration) {
 func (h *modelHarness) count(rt *rapid.T) {
 	p, pair := h.drawProc(rt), h.drawPair(rt)
 	q := h.procs[p].qs[pair]
-	s := h.procs[p].clk.Now()
+	s := h.now(p)
 	n, err := q.Count(h.ctx)
 	st, err2 := q.Stats(h.ctx)
-	e := h.procs[p].clk.Now()
+	e := h.now(p)
 	lo, hi := h.ref.countBounds(pair, s, e)
 	h.rt.Logf("count p%d pair%d = %d, stats %+v; model %d..%d", p, pair, n, st, lo, hi)
 	switch {
@@ -557,9 +565,9 @@ func (h *modelHarness) peek(rt *rapid.T) {
 		}
 		return nil
 	})
-	s := proc.clk.Now()
+	s := h.now(p)
 	msgs, err := proc.qs[pair].Peek(h.ctx, 5)
-	e := proc.clk.Now()
+	e := h.now(p)
 	proc.api.set(nil)
 	if err != nil || writes > 0 {
 		h.ref.violation("Peek of pair %d: error %v, %d writes attempted; a read must not write", pair, err, writes)
@@ -583,15 +591,11 @@ func (h *modelHarness) peek(rt *rapid.T) {
 // drain lets every claim, delay and unknown claim run out, receives and deletes everything,
 // and checks that every message the model requires came out and that nothing is left.
 func (h *modelHarness) drain(rt *rapid.T) {
-	latest := h.procs[0].clk.Now()
-	for _, p := range h.procs {
-		if n := p.clk.Now(); n.After(latest) {
-			latest = n
-		}
+	for i, p := range h.procs { // clocks equal again
+		p.clk.Advance(-h.skew[i])
+		h.skew[i] = 0
 	}
-	for _, p := range h.procs {
-		p.clk.Advance(latest.Sub(p.clk.Now()))
-	}
+	latest := h.now(0)
 	if settle := h.ref.settleAt(); settle.After(latest) {
 		h.stepClocks(settle.Sub(latest) + modelSlack + time.Second)
 	}
@@ -600,11 +604,22 @@ func (h *modelHarness) drain(rt *rapid.T) {
 		q := proc.qs[pair]
 		got := map[*refMsg]bool{}
 		for empty, rounds := 0, 0; empty < 2 && rounds < 100; rounds++ {
-			s := proc.clk.Now()
+			s := h.now(0)
 			msgs, err := q.ReceiveMessages(h.ctx, dynamodbqueue.ReceiveOptions{MaxMessages: 10, VisibilityTimeout: time.Hour, WaitTime: 100 * time.Millisecond})
-			e := proc.clk.Now()
+			e := h.now(0)
 			if err != nil {
 				rt.Fatalf("drain: receive: %v", err)
+			}
+			h.ref.mayDeadLetter(pair, nil)
+			if len(msgs) == 0 && pair == modelDLQPair {
+				moved, err := q.RedriveDeadLetters(h.ctx, 0)
+				if err != nil {
+					rt.Fatalf("drain: redrive: %v", err)
+				}
+				h.ref.redriven(true)
+				if moved > 0 {
+					continue
+				}
 			}
 			if len(msgs) == 0 {
 				empty++
@@ -624,14 +639,15 @@ func (h *modelHarness) drain(rt *rapid.T) {
 				r.gone = isGone
 			}
 		}
-		end := proc.clk.Now()
+		end := h.now(0)
 		for _, r := range h.ref.msgs {
-			if r.pair == pair && !got[r] && r.mustDeliver(end) {
+			if r.pair == pair && !got[r] && h.ref.mustDeliver(r, end) {
 				h.ref.violation("lost: %s (pushed and acknowledged, never deleted, TTL %v left) did not come out of the drain", r.body, r.expiresAt.Sub(end))
 			}
 		}
 		if n, err := q.Count(h.ctx); err != nil || n != 0 {
-			h.ref.violation("stranded: after the drain of pair %d, Count = %d (%v) though nothing more is delivered", pair, n, err)
+			st, _ := q.Stats(h.ctx)
+			h.ref.violation("stranded: after the drain of pair %d, Count = %d (%v) though nothing more is delivered; Stats %+v; model: %s", pair, n, err, st, h.ref.describePair(pair))
 		}
 	}
 	h.check(rt)
@@ -655,5 +671,36 @@ func (h *modelHarness) forgeHandle(rt *rapid.T) {
 	if _, err := h.procs[p].qs[it.r.pair].ReleaseMessages(h.ctx, signer.Encode(hd)); err == nil {
 		h.ref.violation("a handle of %s with its group stripped and re-signed released it", it.r.body)
 	}
+	h.check(rt)
+}
+
+// clockSkew moves one process's clock against the others. While clocks differ the model checks
+// only what is promised whatever the skew: a claim holds for its visibility timeout by the
+// claimer's clock, and nothing is lost; TTL, delay and window checks widen by the skew.
+func (h *modelHarness) clockSkew(rt *rapid.T) {
+	p := h.drawProc(rt)
+	d := rapid.SampledFrom([]time.Duration{-90 * time.Second, -30 * time.Second, 30 * time.Second, 90 * time.Second}).Draw(rt, "skew")
+	h.rt.Logf("clock p%d %+v", p, d)
+	h.procs[p].clk.Advance(d)
+	h.skew[p] += d
+	lo, hi := h.skew[0], h.skew[0]
+	for _, s := range h.skew {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	h.ref.skew = max(h.ref.skew, hi-lo)
+}
+
+// redrive moves every dead letter of the dead-letter pair back, possibly with an injected
+// failure.
+func (h *modelHarness) redrive(rt *rapid.T) {
+	p := h.drawProc(rt)
+	faulty := h.procs[p].arm(drawFault(rt))
+	h.rt.Logf("redrive p%d", p)
+	_, err := h.procs[p].qs[modelDLQPair].RedriveDeadLetters(h.ctx, 0)
+	h.procs[p].api.set(nil)
+	if err != nil && !faulty() {
+		h.ref.violation("redrive failed without an injected failure: %v", err)
+	}
+	h.ref.redriven(err == nil)
 	h.check(rt)
 }

@@ -45,6 +45,8 @@ type refMsg struct {
 	claimUntil         time.Time // that claim holds at least until then
 	phantom            bool      // a failed receive may have claimed it with a token nobody knows
 	delivered          int
+	rc                 int  // deliveries since its push or redrive (a lower bound of its receive count)
+	deadMaybe          bool // a receive may have moved it to the dead-letter queue
 }
 
 // dedupEntry is one deduplication window the model knows of.
@@ -71,8 +73,13 @@ type refModel struct {
 	dedup   map[string][]*dedupEntry // pair|dedup ID
 	seq     int
 	errs    []string
-	phantom []time.Time // per pair: unknown claims of failed receives hold at most until then
+	phantom []time.Time   // per pair: unknown claims of failed receives hold at most until then
+	skew    time.Duration // the largest difference between two processes' clocks so far
 }
+
+// loose is the slack of comparisons between times read on different clocks (TTLs, delays,
+// deduplication windows): with skewed clocks only the claim promise stays exact.
+func (m *refModel) loose() time.Duration { return modelSlack + m.skew }
 
 func newRefModel(pairs int) *refModel {
 	return &refModel{byBody: map[string]*refMsg{}, byID: map[string]*refMsg{}, dedup: map[string][]*dedupEntry{}, phantom: make([]time.Time, pairs)}
@@ -100,10 +107,10 @@ func (m *refModel) expectDedup(pair int, id string, t time.Time) (dedupExpect, *
 	allOver := true
 	for _, e := range entries {
 		end := e.start.Add(dynamodbqueue.DedupWindow)
-		if e.certain && t.Before(end.Add(-modelSlack)) {
+		if e.certain && t.Before(end.Add(-m.loose())) {
 			return expectDuplicate, e.orig
 		}
-		if !t.After(end.Add(modelSlack)) {
+		if !t.After(end.Add(m.loose())) {
 			allOver = false
 		}
 	}
@@ -192,12 +199,14 @@ func (m *refModel) checkDelivery(pair int, body, msgID string, s, e time.Time) *
 		m.violation("received %s, which its push reported as a duplicate of %s", body, r.dup.body)
 	case r.gone == isGone:
 		m.violation("received %s after an acknowledged delete or purge removed it", body)
-	case r.expiresAt.Add(modelSlack).Before(s):
+	case r.expiresAt.Add(m.loose()).Before(s):
 		m.violation("received %s after its TTL ended (%v ago)", body, s.Sub(r.expiresAt))
-	case e.Before(r.visibleAt.Add(-modelSlack)):
+	case e.Before(r.visibleAt.Add(-m.loose())):
 		m.violation("received %s %v before its delay ended", body, r.visibleAt.Sub(e))
 	case r.handle != "" && r.claimUntil.Add(-modelSlack).After(e):
 		m.violation("received %s again while a claim holds for %v more (delivered %d times before)", body, r.claimUntil.Sub(e), r.delivered)
+	case pair == modelDLQPair && r.rc >= modelMaxReceives:
+		m.violation("received %s a %dth time; MaxReceiveCount %d sends it to the dead-letter queue", body, r.rc+1, modelMaxReceives)
 	}
 	if r.id != "" && msgID != r.id {
 		m.violation("received %s with MessageId %s, but its push reported %s", body, msgID, r.id)
@@ -211,7 +220,7 @@ func (m *refModel) checkDelivery(pair int, body, msgID string, s, e time.Time) *
 // checkGroup checks one in flight per group and push order within the group.
 func (m *refModel) checkGroup(r *refMsg, e time.Time) {
 	for _, o := range m.msgs {
-		if o == r || o.pair != r.pair || o.group != r.group || o.dup != nil || o.gone != present {
+		if o == r || o.pair != r.pair || o.group != r.group || o.dup != nil || o.gone != present || o.deadMaybe {
 			continue
 		}
 		if o.handle != "" && o.claimUntil.Add(-modelSlack).After(e) {
@@ -219,7 +228,7 @@ func (m *refModel) checkGroup(r *refMsg, e time.Time) {
 			continue
 		}
 		ordered := !o.everMaybe && !o.concurrent && !r.everMaybe && !r.concurrent
-		if ordered && o.acked && o.seq < r.seq && o.expiresAt.After(e.Add(modelSlack)) && o.visibleAt.Add(modelSlack).Before(e) {
+		if ordered && o.acked && o.seq < r.seq && o.expiresAt.After(e.Add(m.loose())) && o.visibleAt.Add(m.loose()).Before(e) {
 			m.violation("received %s of group %s before the earlier %s (group order)", r.body, r.group, o.body)
 		}
 	}
@@ -246,6 +255,8 @@ func (m *refModel) claimed(r *refMsg, h, msgID string, until time.Time) {
 		r.gone = present
 	}
 	r.delivered++
+	r.rc++
+	r.deadMaybe = false
 }
 
 // receiveFailed records that a failed receive on pair may have claimed any other message of it
@@ -256,6 +267,7 @@ func (m *refModel) receiveFailed(pair int, returned map[*refMsg]bool, until time
 			r.phantom = true
 		}
 	}
+	m.mayDeadLetter(pair, returned)
 	if until.After(m.phantom[pair]) {
 		m.phantom[pair] = until
 	}
@@ -297,11 +309,11 @@ func (m *refModel) countBounds(pair int, s, e time.Time) (lo, hi int) {
 		if r.pair != pair || r.dup != nil || r.gone == isGone || !(r.acked || r.maybe) {
 			continue
 		}
-		if !r.expiresAt.Add(modelSlack).After(s) {
+		if !r.expiresAt.Add(m.loose()).After(s) {
 			continue
 		}
 		hi++
-		if r.acked && !r.maybe && r.gone == present && r.expiresAt.After(e.Add(modelSlack)) {
+		if r.acked && !r.maybe && !r.deadMaybe && r.gone == present && r.expiresAt.After(e.Add(m.loose())) {
 			lo++
 		}
 	}
@@ -309,8 +321,40 @@ func (m *refModel) countBounds(pair int, s, e time.Time) (lo, hi int) {
 }
 
 // mustDeliver reports whether r has to come out of a final drain that ends at t.
-func (r *refMsg) mustDeliver(t time.Time) bool {
-	return r.acked && !r.maybe && r.dup == nil && r.gone == present && r.expiresAt.After(t.Add(modelSlack))
+func (m *refModel) mustDeliver(r *refMsg, t time.Time) bool {
+	return r.acked && !r.maybe && !r.deadMaybe && r.dup == nil && r.gone == present && r.expiresAt.After(t.Add(m.loose()))
+}
+
+// The dead-letter queue of TestModel: pair modelDLQPair sends a message there on the receive
+// after modelMaxReceives.
+const (
+	modelDLQPair     = 0
+	modelMaxReceives = 2
+)
+
+// mayDeadLetter records that a receive on pair (which returned returned) may have moved any
+// message received modelMaxReceives times (or claimed by an unknown receive) to the
+// dead-letter queue.
+func (m *refModel) mayDeadLetter(pair int, returned map[*refMsg]bool) {
+	if pair != modelDLQPair {
+		return
+	}
+	for _, r := range m.msgs {
+		if r.pair == pair && !returned[r] && r.gone != isGone && (r.rc >= modelMaxReceives || r.phantom) {
+			r.deadMaybe = true
+		}
+	}
+}
+
+// redriven records a redrive of every dead letter (ok) or of some (failed): a message that
+// may have been dead-lettered is back, or may be, with its receive count reset, and its place
+// in its group is unknown.
+func (m *refModel) redriven(ok bool) {
+	for _, r := range m.msgs {
+		if r.pair == modelDLQPair && r.deadMaybe {
+			r.rc, r.everMaybe, r.deadMaybe = 0, true, !ok
+		}
+	}
 }
 
 // settleAt is when every claim, delay and unknown claim of the model has run out.
@@ -348,4 +392,15 @@ func (t *modelTally) add(m *refModel) {
 			t.Acked++
 		}
 	}
+}
+
+// describePair lists the model's messages of pair, for failure reports.
+func (m *refModel) describePair(pair int) string {
+	var b strings.Builder
+	for _, r := range m.msgs {
+		if r.pair == pair {
+			fmt.Fprintf(&b, "%s{g=%s d=%s acked=%v maybe=%v dup=%v gone=%d dead?=%v rc=%d delivered=%d} ", r.body, r.group, r.dedup, r.acked, r.maybe, r.dup != nil, r.gone, r.deadMaybe, r.rc, r.delivered)
+		}
+	}
+	return b.String()
 }
