@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/clock"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 )
 
 // Clocks.
@@ -136,9 +137,20 @@ func (c *clockState) await(ctx context.Context, probe func(context.Context)) {
 	}
 }
 
+// unsampled reports whether the estimate has no sample yet.
+func (c *clockState) unsampled() bool { return !c.sampled.Load() }
+
+// scratch returns a queue with its own sequencer, for checking input before this process's
+// clock is corrected: the sequencer never hands out a time below one it handed out before, so a
+// sequence number taken on the uncorrected clock would carry that clock's error into later
+// messages.
+func (q *DynamoDBQueue) scratch() *DynamoDBQueue {
+	return &DynamoDBQueue{core: &core{seq: keys.NewSequencer(q.core.now), clock: q.core.clock}}
+}
+
 // syncClock learns the time from DynamoDB before this process's first time-dependent operation,
-// so that even its first push or claim is corrected. The probe is a DescribeTable: it reads no
-// items, costs no capacity, and the generated IAM policies allow it.
+// so that even its first push or claim is corrected. The probe is a DescribeTable: it reads no items, costs no capacity, and the generated
+// IAM policies allow it.
 func (q *DynamoDBQueue) syncClock(ctx context.Context, s *settings) {
 	q.core.clock.await(ctx, func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, clockSyncTimeout)

@@ -99,8 +99,6 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 	if len(msgs) == 0 {
 		return PushResult{}, nil
 	}
-	q.syncClock(ctx, s)
-	now := q.core.now()
 	ttl := opts.TTL
 	if ttl == 0 {
 		ttl = s.ttl
@@ -112,19 +110,33 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		return fail(invalidArg("delay %v, must be 0..%v", opts.Delay, MaxDelay))
 	}
 	defDelay := cmp.Or(opts.Delay, s.delay)
-	prepared := make([]*outgoing, len(msgs))
-	var errs []error
-	for i := range msgs {
-		o, err := q.prepare(s, &msgs[i], now, ttl, defDelay)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("message %d: %w", i, err))
-			continue
+	prepareAll := func(q *DynamoDBQueue, now time.Time) ([]*outgoing, error) {
+		prepared := make([]*outgoing, len(msgs))
+		var errs []error
+		for i := range msgs {
+			o, err := q.prepare(s, &msgs[i], now, ttl, defDelay)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("message %d: %w", i, err))
+				continue
+			}
+			o.index = i
+			prepared[i] = o
 		}
-		o.index = i
-		prepared[i] = o
+		return prepared, errors.Join(errs...)
 	}
-	if len(errs) > 0 {
-		return fail(errors.Join(errs...))
+	if q.core.clock.unsampled() {
+		// This process has not learnt DynamoDB's time yet (clock.go). Check the input first,
+		// without taking sequence numbers (which carry the time) on the uncorrected clock, and
+		// learn the time only for valid input.
+		if _, err := prepareAll(q.scratch(), q.core.now()); err != nil {
+			return fail(err)
+		}
+		q.syncClock(ctx, s)
+	}
+	now := q.core.now()
+	prepared, err := prepareAll(q, now)
+	if err != nil {
+		return fail(err)
 	}
 	if err := q.register(ctx, s); err != nil {
 		return fail(err)
@@ -146,7 +158,7 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 			batched = append(batched, o)
 		}
 	}
-	err := q.writeBatched(ctx, s, batched)
+	err = q.writeBatched(ctx, s, batched)
 	brokenGroups := map[string]error{} // as in writeBatched: no message after a failed one
 	for _, o := range single {
 		gk := o.pk + "\x00" + o.group
