@@ -46,11 +46,29 @@ type Hooks interface {
 	OnHeartbeat(ctx context.Context, src Source, msg events.SQSMessage, err error)
 }
 
+// ClockSkewHooks is an optional extension of Hooks: when the Hooks given to a consumer also
+// implement it, the consumer reports the clock offset of the process serving each source. (It
+// is a separate interface so that Hooks implementations written before it keep compiling; NopHooks
+// and MultiHooks implement it.)
+type ClockSkewHooks interface {
+	// OnClockSkew: the queue of src estimates that DynamoDB's clock is offset ahead of this
+	// process's clock (negative: behind), and corrects its own time by it (see
+	// dynamodbqueue.DynamoDBQueue.ClockOffset). It is called once when Run starts, and then
+	// whenever the queue warns about the offset: when its size reaches the queue's threshold
+	// (UseClockSkewThreshold), when it moves by the threshold or more, and when it falls back
+	// under the threshold. The queue logs a warning too, through its own logger.
+	OnClockSkew(ctx context.Context, src Source, offset time.Duration)
+}
+
 // NopHooks implements Hooks with methods that do nothing. Embed it in a struct to implement
 // only the hooks you need.
 type NopHooks struct{}
 
-var _ Hooks = NopHooks{}
+var (
+	_ Hooks          = NopHooks{}
+	_ ClockSkewHooks = NopHooks{}
+	_ ClockSkewHooks = multiHooks{}
+)
 
 // OnReceive does nothing.
 func (NopHooks) OnReceive(context.Context, Source, int) {}
@@ -73,6 +91,9 @@ func (NopHooks) OnRelease(context.Context, Source, int, int, error) {}
 
 // OnHeartbeat does nothing.
 func (NopHooks) OnHeartbeat(context.Context, Source, events.SQSMessage, error) {}
+
+// OnClockSkew does nothing.
+func (NopHooks) OnClockSkew(context.Context, Source, time.Duration) {}
 
 // MultiHooks returns Hooks that call each of hs in turn; nil entries are skipped.
 func MultiHooks(hs ...Hooks) Hooks {
@@ -126,5 +147,34 @@ func (m multiHooks) OnRelease(ctx context.Context, src Source, released, failed 
 func (m multiHooks) OnHeartbeat(ctx context.Context, src Source, msg events.SQSMessage, err error) {
 	for _, h := range m {
 		h.OnHeartbeat(ctx, src, msg, err)
+	}
+}
+
+// OnClockSkew calls the hooks that implement ClockSkewHooks.
+func (m multiHooks) OnClockSkew(ctx context.Context, src Source, offset time.Duration) {
+	for _, h := range m {
+		if c, ok := h.(ClockSkewHooks); ok {
+			c.OnClockSkew(ctx, src, offset)
+		}
+	}
+}
+
+// watchClocks reports the clock offset of each source's process to the hooks, if they implement
+// ClockSkewHooks: now, and whenever the queue warns about it, until the returned stop is called.
+func (r *run) watchClocks() (stop func()) {
+	h, ok := r.c.hooks.(ClockSkewHooks)
+	if !ok {
+		return func() {}
+	}
+	stops := make([]func(), 0, len(r.c.sources))
+	for _, s := range r.c.sources {
+		src := s.id
+		stops = append(stops, s.q.OnClockSkew(func(offset time.Duration) { h.OnClockSkew(r.base, src, offset) }))
+		h.OnClockSkew(r.base, src, s.q.ClockOffset())
+	}
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
 	}
 }

@@ -65,6 +65,7 @@ func (r *run) run(ctx context.Context) error {
 	o := r.c.opts
 	r.c.log.InfoContext(r.base, "consumer: started", "sources", len(r.c.sources),
 		"concurrency", o.Concurrency, "visibility_timeout", o.VisibilityTimeout)
+	defer r.watchClocks()()
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)

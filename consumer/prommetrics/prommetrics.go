@@ -29,6 +29,11 @@
 //	dynamodbqueue_consumer_heartbeat_errors_total visibility renewals that failed
 //	dynamodbqueue_consumer_handler_duration_seconds  histogram of handler latency,
 //	                                              with an extra label outcome="success"|"error"
+//	dynamodbqueue_consumer_clock_offset_seconds   gauge: DynamoDB's clock minus the clock of the
+//	                                              process serving the source, as the queue
+//	                                              estimates and corrects it; set when the consumer
+//	                                              starts and whenever the queue warns about it
+//	                                              (consumer.ClockSkewHooks)
 package prommetrics
 
 import (
@@ -82,11 +87,13 @@ type Metrics struct {
 	heartbeats      *prometheus.CounterVec
 	heartbeatErrors *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
+	clockOffset     *prometheus.GaugeVec
 }
 
 var (
-	_ consumer.Hooks       = (*Metrics)(nil)
-	_ prometheus.Collector = (*Metrics)(nil)
+	_ consumer.Hooks          = (*Metrics)(nil)
+	_ consumer.ClockSkewHooks = (*Metrics)(nil)
+	_ prometheus.Collector    = (*Metrics)(nil)
 )
 
 // New returns unregistered metrics; register them with a prometheus.Registerer.
@@ -130,13 +137,18 @@ func New(opts Options) *Metrics {
 			Help:        "Time the handler took per message, by outcome.",
 			ConstLabels: opts.ConstLabels, Buckets: buckets,
 		}, []string{LabelQueue, LabelClient, LabelOutcome}),
+		clockOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "clock_offset_seconds",
+			Help:        "DynamoDB's clock minus the clock of the process serving the source, as estimated and corrected by the queue.",
+			ConstLabels: opts.ConstLabels,
+		}, labels),
 	}
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.received, m.receiveErrors, m.succeeded, m.failed, m.deleted, m.deleteErrors,
-		m.released, m.releaseErrors, m.heartbeats, m.heartbeatErrors, m.duration,
+		m.released, m.releaseErrors, m.heartbeats, m.heartbeatErrors, m.duration, m.clockOffset,
 	}
 }
 
@@ -201,4 +213,9 @@ func (m *Metrics) OnHeartbeat(_ context.Context, src consumer.Source, _ events.S
 		return
 	}
 	add(m.heartbeats, src, 1)
+}
+
+// OnClockSkew sets the clock offset gauge of src (consumer.ClockSkewHooks).
+func (m *Metrics) OnClockSkew(_ context.Context, src consumer.Source, offset time.Duration) {
+	m.clockOffset.WithLabelValues(src.Queue, src.ClientID).Set(offset.Seconds())
 }
