@@ -163,7 +163,7 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 		return 0, ErrNoDeadLetterQueue
 	}
 	if max < 0 {
-		return 0, invalidArg("max %d, must be 0 (all) or positive", max)
+		return 0, argError("max", "max %d, must be 0 (all) or positive", max)
 	}
 	q.syncClock(ctx, s)
 	ds := s.deadLetterSettings()

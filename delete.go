@@ -63,7 +63,7 @@ func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) (
 // handle of a deleted message is stale. Failed handles are reported as in DeleteMessages.
 func (q *DynamoDBQueue) ChangeVisibility(ctx context.Context, d time.Duration, handles ...string) ([]string, error) {
 	if d < 0 || d > MaxVisibilityTimeout {
-		return handles, invalidArg("visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
+		return handles, argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
 	}
 	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
 		return q.changeOne(ctx, s, h, d)

@@ -49,7 +49,59 @@ var (
 	ErrTTLNotEnabled = errors.New("dynamodbqueue: time to live could not be enabled")
 	// ErrNoDeadLetterQueue: a dead-letter operation was called without UseDeadLetterQueue.
 	ErrNoDeadLetterQueue = errors.New("dynamodbqueue: no dead-letter queue configured")
+	// ErrNotAttempted: the entry is valid but was not sent, because another entry of the same
+	// call was invalid and a call with invalid input writes nothing. Send it again without the
+	// invalid entries.
+	ErrNotAttempted = errors.New("dynamodbqueue: not attempted: another entry of the call is invalid")
 )
+
+// TableNotFoundError is returned when the table does not exist. It matches ErrTableNotFound
+// with errors.Is, and unwraps to DynamoDB's error (a *types.ResourceNotFoundException).
+type TableNotFoundError struct {
+	// Table is the name of the missing table.
+	Table string
+	// Err is DynamoDB's error.
+	Err error
+}
+
+// Error names the table.
+func (e *TableNotFoundError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("%v: %q", ErrTableNotFound, e.Table)
+	}
+	return fmt.Sprintf("%v: %q: %v", ErrTableNotFound, e.Table, e.Err)
+}
+
+// Is reports whether target is ErrTableNotFound.
+func (e *TableNotFoundError) Is(target error) bool { return target == ErrTableNotFound }
+
+// Unwrap returns DynamoDB's error.
+func (e *TableNotFoundError) Unwrap() error { return e.Err }
+
+// InvalidArgumentError is an argument, option or setting out of range. It matches
+// ErrInvalidArgument with errors.Is.
+type InvalidArgumentError struct {
+	// Name is the argument as the API spells it: "TTL", "MaxMessages", "UseShards", ...
+	Name string
+	// Reason gives the value and what is allowed, e.g. "TTL -1s, must be 0 (default) or up to ...".
+	Reason string
+}
+
+// Error says what is wrong.
+func (e *InvalidArgumentError) Error() string { return ErrInvalidArgument.Error() + ": " + e.Reason }
+
+// Is reports whether target is ErrInvalidArgument.
+func (e *InvalidArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
+
+// InvalidReceiptHandleError is a receipt handle that cannot be used: empty, malformed,
+// tampered with, signed with another key, or naming no message. Reason says which. It matches
+// ErrInvalidReceiptHandle with errors.Is. Nothing was sent to DynamoDB for it.
+type InvalidReceiptHandleError = handle.InvalidError
+
+// MessageTooLargeError is a message whose body and attributes exceed the maximum size
+// (UseMaxMessageSize); Size and Limit are in bytes, counted as SQS does. It matches
+// ErrMessageTooLarge with errors.Is.
+type MessageTooLargeError = message.TooLargeError
 
 // wrapAPI adds the operation to a DynamoDB error and maps a missing table to ErrTableNotFound,
 // keeping the SDK error reachable through errors.As.
@@ -59,7 +111,7 @@ func wrapAPI(op, table string, err error) error {
 	}
 	var rnf *types.ResourceNotFoundException
 	if errors.As(err, &rnf) {
-		return fmt.Errorf("dynamodbqueue: %s: %w: %q: %w", op, ErrTableNotFound, table, err)
+		return fmt.Errorf("dynamodbqueue: %s: %w", op, &TableNotFoundError{Table: table, Err: err})
 	}
 	return fmt.Errorf("dynamodbqueue: %s on table %q: %w", op, table, err)
 }
@@ -79,8 +131,13 @@ func isAccessDenied(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException"
 }
 
-func invalidArg(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+// invalidArg is argError without the name; prefer argError.
+func invalidArg(format string, args ...any) error { return argError("", format, args...) }
+
+// argError returns an *InvalidArgumentError for the argument name; format and args give the
+// value and what is allowed.
+func argError(name, format string, args ...any) error {
+	return &InvalidArgumentError{Name: name, Reason: fmt.Sprintf(format, args...)}
 }
 
 func asCCF(err error, target **types.ConditionalCheckFailedException) bool {

@@ -48,7 +48,7 @@ type policyStatement struct {
 // administration (create, drop, purge-all) is not granted.
 func IAMPolicy(opts PolicyOptions) (string, error) {
 	if opts.TableARN == "" {
-		return "", invalidArg("TableARN is empty")
+		return "", argError("TableARN", "TableARN is empty")
 	}
 	if err := keys.ValidateName("queue name", opts.QueueName); err != nil {
 		return "", err
@@ -116,7 +116,7 @@ func deadLetterGrant(opts PolicyOptions) (tableARN, prefix string, err error) {
 	tableARN = opts.TableARN
 	if t != s.table {
 		if !hasName {
-			return "", "", invalidArg("TableARN %q has no :table/<name>, so the ARN of dead-letter table %q cannot be derived from it", opts.TableARN, t)
+			return "", "", argError("TableARN", "TableARN %q has no :table/<name>, so the ARN of dead-letter table %q cannot be derived from it", opts.TableARN, t)
 		}
 		if err := validateTableName(t); err != nil {
 			return "", "", err
@@ -124,7 +124,7 @@ func deadLetterGrant(opts PolicyOptions) (tableARN, prefix string, err error) {
 		tableARN = arnPrefix + ":table/" + t
 	}
 	if tableARN == opts.TableARN && q == opts.QueueName && c == opts.ClientID {
-		return "", "", invalidArg("dead-letter queue is the queue itself")
+		return "", "", argError("DeadLetterQueue", "dead-letter queue is the queue itself")
 	}
 	return tableARN, keys.PairPrefix(q, c) + "*", nil
 }

@@ -172,7 +172,7 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 		return nil, err
 	}
 	if max < 1 || max > MaxReceiveMessages {
-		return nil, invalidArg("max %d, must be 1..%d", max, MaxReceiveMessages)
+		return nil, argError("max", "max %d, must be 1..%d", max, MaxReceiveMessages)
 	}
 	now := q.core.now()
 	var cands []*candidate

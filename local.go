@@ -26,7 +26,7 @@ const (
 func LocalConfig(endpoint string) (aws.Config, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return aws.Config{}, invalidArg("endpoint %q, want an http(s) URL such as http://127.0.0.1:8000", endpoint)
+		return aws.Config{}, argError("endpoint", "endpoint %q, want an http(s) URL such as http://127.0.0.1:8000", endpoint)
 	}
 	return aws.Config{
 		Region:       LocalRegion,

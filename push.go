@@ -104,10 +104,10 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		ttl = s.ttl
 	}
 	if ttl < 0 || ttl > MaxTTL {
-		return fail(invalidArg("TTL %v, must be 0 (default) or up to %v", ttl, MaxTTL))
+		return fail(argError("TTL", "TTL %v, must be 0 (default) or up to %v", ttl, MaxTTL))
 	}
 	if opts.Delay < 0 || opts.Delay > MaxDelay {
-		return fail(invalidArg("delay %v, must be 0..%v", opts.Delay, MaxDelay))
+		return fail(argError("Delay", "delay %v, must be 0..%v", opts.Delay, MaxDelay))
 	}
 	defDelay := cmp.Or(opts.Delay, s.delay)
 	prepareAll := func(q *DynamoDBQueue, now time.Time) ([]*outgoing, error) {
@@ -235,7 +235,7 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	if v, ok := m.Attributes[AttributeDelaySeconds]; ok {
 		secs, err := strconv.Atoi(v)
 		if err != nil || secs < 0 || time.Duration(secs)*time.Second > MaxDelay {
-			return nil, invalidArg("%s attribute %q, must be 0..%d", AttributeDelaySeconds, v, int(MaxDelay/time.Second))
+			return nil, argError("DelaySeconds", "%s attribute %q, must be 0..%d", AttributeDelaySeconds, v, int(MaxDelay/time.Second))
 		}
 		delay = time.Duration(secs) * time.Second
 		delete(m.Attributes, AttributeDelaySeconds)

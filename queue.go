@@ -373,26 +373,26 @@ func (s *settings) checkQueue() error {
 		return err
 	}
 	if s.shards < 1 || s.shards > MaxShards {
-		return invalidArg("shard count %d, must be 1..%d", s.shards, MaxShards)
+		return argError("UseShards", "shard count %d, must be 1..%d", s.shards, MaxShards)
 	}
 	if s.ttl <= 0 {
-		return invalidArg("default TTL %v, must be positive", s.ttl)
+		return argError("UseTTL", "default TTL %v, must be positive", s.ttl)
 	}
 	if s.delay < 0 || s.delay > MaxDelay {
-		return invalidArg("queue delay %v, must be 0..%v", s.delay, MaxDelay)
+		return argError("UseDelay", "queue delay %v, must be 0..%v", s.delay, MaxDelay)
 	}
 	if s.maxMessageSize < 1 || s.maxMessageSize > maxStoredMessage {
-		return invalidArg("max message size %d, must be 1..%d", s.maxMessageSize, maxStoredMessage)
+		return argError("UseMaxMessageSize", "max message size %d, must be 1..%d", s.maxMessageSize, maxStoredMessage)
 	}
 	if s.pollMin <= 0 || s.pollMax < s.pollMin {
-		return invalidArg("long poll interval %v..%v, need 0 < min <= max", s.pollMin, s.pollMax)
+		return argError("UseLongPollInterval", "long poll interval %v..%v, need 0 < min <= max", s.pollMin, s.pollMax)
 	}
 	if s.expiredMargin < 0 {
-		return invalidArg("expired deletion margin %v, must not be negative", s.expiredMargin)
+		return argError("UseExpiredDeletionMargin", "expired deletion margin %v, must not be negative", s.expiredMargin)
 	}
 	if d := s.dlq; d != nil {
 		if d.MaxReceiveCount < 1 || d.MaxReceiveCount > 1000 {
-			return invalidArg("dead-letter MaxReceiveCount %d, must be 1..1000", d.MaxReceiveCount)
+			return argError("MaxReceiveCount", "dead-letter MaxReceiveCount %d, must be 1..1000", d.MaxReceiveCount)
 		}
 		t, qn, c := s.dlqTarget()
 		if err := validateTableName(t); err != nil {
@@ -405,7 +405,7 @@ func (s *settings) checkQueue() error {
 			return err
 		}
 		if t == s.table && qn == s.queue && c == s.client {
-			return invalidArg("dead-letter queue is the queue itself")
+			return argError("DeadLetterQueue", "dead-letter queue is the queue itself")
 		}
 	}
 	return nil

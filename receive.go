@@ -85,20 +85,20 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 	}
 	maxN, minN := cmp.Or(opts.MaxMessages, 1), cmp.Or(opts.MinMessages, 1)
 	if maxN < 1 || maxN > MaxReceiveMessages {
-		return nil, invalidArg("maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
+		return nil, argError("MaxMessages", "maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
 	}
 	if minN < 1 || minN > maxN {
-		return nil, invalidArg("minMessages %d, must be 1..maxMessages (%d)", opts.MinMessages, maxN)
+		return nil, argError("MinMessages", "minMessages %d, must be 1..maxMessages (%d)", opts.MinMessages, maxN)
 	}
 	if opts.WaitTime < 0 || opts.WaitTime > MaxWaitTime {
-		return nil, invalidArg("wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
+		return nil, argError("WaitTime", "wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
 	}
 	vt := opts.VisibilityTimeout
 	if vt == 0 {
 		vt = s.visibilityTimeout
 	}
 	if vt < 0 || vt > MaxVisibilityTimeout {
-		return nil, invalidArg("visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
+		return nil, argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
 	}
 
 	q.syncClock(ctx, s)

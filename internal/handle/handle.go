@@ -26,6 +26,21 @@ import (
 // Errors of Parse. The public package re-exports ErrInvalid.
 var ErrInvalid = errors.New("invalid receipt handle")
 
+// InvalidError is a receipt handle that cannot be used; Reason says why. It matches ErrInvalid
+// with errors.Is.
+type InvalidError struct {
+	// Reason says what is wrong: "empty", "not base64url", "signature does not match ...", ...
+	Reason string
+}
+
+// Error names the problem.
+func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
+
+// Is reports whether target is ErrInvalid.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(reason string) error { return &InvalidError{Reason: reason} }
+
 // TokenLen is the length of a claim token in bytes.
 const TokenLen = 16
 
@@ -109,22 +124,22 @@ func (s *Signer) appendMAC(dst, msg []byte) []byte {
 // Parse decodes and verifies a handle. Every failure wraps ErrInvalid and says what is wrong.
 func (s *Signer) Parse(str string) (Handle, error) {
 	if str == "" {
-		return Handle{}, fmt.Errorf("%w: empty", ErrInvalid)
+		return Handle{}, invalid("empty")
 	}
 	raw, err := b64.DecodeString(str)
 	if err != nil {
-		return Handle{}, fmt.Errorf("%w: not base64url", ErrInvalid)
+		return Handle{}, invalid("not base64url")
 	}
 	if len(raw) < 1+8+TokenLen+macLen {
-		return Handle{}, fmt.Errorf("%w: too short", ErrInvalid)
+		return Handle{}, invalid("too short")
 	}
 	if raw[0] != version {
-		return Handle{}, fmt.Errorf("%w: unknown version %d", ErrInvalid, raw[0])
+		return Handle{}, invalid(fmt.Sprintf("unknown version %d", raw[0]))
 	}
 	body, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
 	var want [macLen + sha256.Size]byte
 	if !hmac.Equal(s.appendMAC(want[:0], body), mac) {
-		return Handle{}, fmt.Errorf("%w: signature does not match (tampered, or signed with another key)", ErrInvalid)
+		return Handle{}, invalid("signature does not match (tampered, or signed with another key)")
 	}
 	// One string for all fields, sliced below: one allocation instead of one per field.
 	all := string(body[1:])
@@ -132,22 +147,22 @@ func (s *Signer) Parse(str string) (Handle, error) {
 	rest := all
 	for i := range fields {
 		if len(rest) < 2 {
-			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
+			return Handle{}, invalid("truncated")
 		}
 		n := int(rest[0])<<8 | int(rest[1])
 		rest = rest[2:]
 		if n > maxField || n > len(rest) {
-			return Handle{}, fmt.Errorf("%w: truncated", ErrInvalid)
+			return Handle{}, invalid("truncated")
 		}
 		fields[i] = rest[:n]
 		rest = rest[n:]
 	}
 	if len(rest) != TokenLen {
-		return Handle{}, fmt.Errorf("%w: bad token length", ErrInvalid)
+		return Handle{}, invalid("bad token length")
 	}
 	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Token: hex.EncodeToString([]byte(rest))}
 	if h.Table == "" || h.PK == "" || h.SK == "" {
-		return Handle{}, fmt.Errorf("%w: missing table or key", ErrInvalid)
+		return Handle{}, invalid("missing table or key")
 	}
 	return h, nil
 }

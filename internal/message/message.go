@@ -34,6 +34,23 @@ var (
 	ErrTooLarge       = errors.New("message too large")
 )
 
+// TooLargeError is a message whose body and attributes exceed the size limit. It matches
+// ErrTooLarge with errors.Is.
+type TooLargeError struct {
+	// Size is the message's size as SQS counts it: body plus every attribute's name, type and value.
+	Size int
+	// Limit is the largest size allowed.
+	Limit int
+}
+
+// Error says how large the message is and what the limit is.
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%v: %d bytes of body and attributes, at most %d are allowed", ErrTooLarge, e.Size, e.Limit)
+}
+
+// Is reports whether target is ErrTooLarge.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
 // Validate checks body and message attributes against SQS's rules and maxSize (the sum of the
 // body and every attribute's name, type and value, as SQS counts it).
 func Validate(m *events.SQSMessage, maxSize int) error {
@@ -54,7 +71,7 @@ func Validate(m *events.SQSMessage, maxSize int) error {
 		size += len(name) + len(a.DataType) + attributeValueSize(a)
 	}
 	if size > maxSize {
-		return fmt.Errorf("%w: %d bytes of body and attributes, at most %d are allowed", ErrTooLarge, size, maxSize)
+		return &TooLargeError{Size: size, Limit: maxSize}
 	}
 	return nil
 }
