@@ -67,7 +67,23 @@ func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *o
 			return err
 		}
 	}
-	_, err = q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
+	err = q.completeDeduplicated(ctx, s, o, dk)
+	if err != nil && ctx.Err() == nil {
+		// Once the ID is claimed, only this push (or a later push of the ID) finishes the
+		// write, and a grouped message stored but not yet offered would be stranded until
+		// then. Every step recognises its own earlier success, so the whole completion is
+		// repeated once, as an SDK retry would repeat the failed request.
+		err = q.completeDeduplicated(ctx, s, o, dk)
+	}
+	return err
+}
+
+// completeDeduplicated writes the message item of a claimed ID (create-if-absent, so an applied
+// earlier attempt or the other writer's copy counts as written), offers its group, and marks
+// the record done. A failure leaves the record pending, with the message copy a later push of
+// the ID completes the write from.
+func (q *DynamoDBQueue) completeDeduplicated(ctx context.Context, s *settings, o *outgoing, dk map[string]types.AttributeValue) error {
+	_, err := q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                o.item,
 		ConditionExpression: aws.String("attribute_not_exists(PK)"),

@@ -377,6 +377,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 		waves[k] = append(waves[k], o)
 	}
 	broken := map[groupKey]error{} // groups with a message that was not stored
+	var unsure []*outgoing         // grouped messages whose write failed, maybe after it was applied
 	for _, wave := range waves {
 		var reqs []types.WriteRequest
 		for _, o := range wave {
@@ -389,8 +390,14 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 				reqs = append(reqs, r)
 			}
 		}
-		if failed, err := q.batchWrite(ctx, s.table, reqs); err != nil {
+		failed, err := q.batchWrite(ctx, s.table, reqs)
+		if err != nil {
 			markFailed(failed, err)
+		}
+		for _, r := range failed {
+			if o := byKey[reqKey(r)]; o != nil && o.group != "" && reqKey(r) == o.pk+"\x00"+o.sk {
+				unsure = append(unsure, o)
+			}
 		}
 		for _, o := range wave {
 			if o.group != "" && o.err != nil {
@@ -399,6 +406,11 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 				}
 			}
 		}
+	}
+	// A batch whose response was lost may have stored a grouped message that no pointer update
+	// below will offer (it failed): take it back, so it is not left stored but never delivered.
+	for _, o := range unsure {
+		q.unstore(ctx, s, o)
 	}
 
 	// One pointer update per group of this push, for the messages that were stored.
