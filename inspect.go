@@ -78,50 +78,9 @@ func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
 	if err := s.checkQueue(); err != nil {
 		return Stats{}, err
 	}
-	now := q.core.now()
-	var st Stats
-	for shard := 0; shard < s.shards; shard++ {
-		groups := map[string]record{} // group SK -> lock item
-		var grouped []record
-		err := q.scanPartition(ctx, s.table, s.pk(shard), keys.GroupPrefix, "SK, vis, tok, rc, va, #ttl", func(r record) {
-			switch {
-			case r.expired(now):
-			case strings.HasPrefix(r.SK, keys.GroupPrefix):
-				groups[r.SK] = r
-			case strings.HasPrefix(r.SK, keys.GroupMsgPrefix):
-				grouped = append(grouped, r)
-			case strings.HasPrefix(r.SK, keys.MessagePrefix):
-				at, _, err := keys.ParseVis(r.Vis)
-				switch {
-				case err != nil || !at.After(now):
-					st.Visible++
-				case r.ReceiveCount > 0:
-					st.InFlight++
-				default:
-					st.Delayed++
-				}
-			}
-		})
-		if err != nil {
-			return Stats{}, err
-		}
-		seen := map[string]bool{}
-		for _, r := range grouped {
-			group, _ := keys.GroupFromSK(r.SK)
-			gsk := keys.GroupSK(group)
-			seen[gsk] = true
-			g := groups[gsk]
-			at, _, _ := keys.ParseVis(g.Vis)
-			switch {
-			case g.Token != "" && r.Token == g.Token && at.After(now):
-				st.InFlight++
-			case r.VisibleAfter > ms(now):
-				st.Delayed++
-			default:
-				st.Visible++
-			}
-		}
-		st.Groups += len(seen)
+	st, _, err := q.pairStats(ctx, s) // inspection_stats.go
+	if err != nil {
+		return Stats{}, err
 	}
 	if s.dlq != nil {
 		n, err := q.count(ctx, s.deadLetterSettings())
