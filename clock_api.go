@@ -75,19 +75,19 @@ func (a *clockedAPI) DescribeTimeToLive(ctx context.Context, in *dynamodb.Descri
 }
 
 // timed runs one request and feeds the reading it yields to the clock estimate. With DynamoDB's
-// clock as the reference, a middleware reads the Date header (see dateReader); with a simulated
-// reference (tests), the reference is read right after the response, between two readings of
-// the local clock.
+// clock as the reference, a middleware reads the Date header (see dateReader). A simulated
+// reference (tests) stands for a perfect time source: it is read right after the response,
+// between two back-to-back readings of the local clock, so the estimate does not depend on
+// how long the request took.
 func timed[I, O any](a *clockedAPI, ctx context.Context, call func(context.Context, I, ...func(*dynamodb.Options)) (O, error), in I, optFns []func(*dynamodb.Options)) (O, error) {
 	src := a.clock.src.Load()
 	var s clock.Sample
 	if src.ref == nil {
 		optFns = append(optFns[:len(optFns):len(optFns)], dateReader(src.local, &s))
-	} else {
-		s.Sent = src.local()
 	}
 	out, err := call(ctx, in, optFns...)
 	if src.ref != nil {
+		s.Sent = src.local()
 		s.Server = src.ref()
 		s.Received = src.local()
 	}
