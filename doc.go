@@ -59,7 +59,11 @@
 //   - A MessageDeduplicationId (or content-based deduplication) makes repeats within five
 //     minutes a no-op.
 //   - Messages past their TTL are never delivered or counted, even before DynamoDB's TTL
-//     sweeper deletes them.
+//     sweeper deletes them. A process deletes one only once it is expired by more than
+//     [DynamoDBQueue.UseExpiredDeletionMargin] (5 minutes), so a wrong clock cannot delete it.
+//   - Each process corrects its clock by its offset from DynamoDB's clock, estimated from the
+//     Date header of the responses ([DynamoDBQueue.ClockOffset]), and warns when the offset
+//     reaches [DynamoDBQueue.UseClockSkewThreshold] (see docs/RELIABILITY.md, "Clocks").
 //   - With [DynamoDBQueue.UseDeadLetterQueue], a message received more than MaxReceiveCount
 //     times moves to a dead-letter (queue, client) pair; [DynamoDBQueue.RedriveDeadLetters]
 //     moves it back.

@@ -51,5 +51,6 @@
 // Options.Logger, which then also receives the queue's own events (dead-letter moves) for the
 // queues the consumer works with: one logger for both. It reports counters and latencies to
 // Options.Hooks; package prommetrics turns them into Prometheus metrics labelled by queue and
-// client, and serves them (prommetrics.Register, prommetrics.Handler).
+// client, and serves them (prommetrics.Register, prommetrics.Handler). Hooks that also
+// implement ClockSkewHooks learn the clock offset of the process serving each source.
 package consumer
