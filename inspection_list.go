@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -110,19 +111,19 @@ func (ins *Inspector) ListMessages(ctx context.Context, opts ListOptions) (Messa
 // cursor is a position in the listing order: the phase (0 messages outside groups, 1 grouped
 // messages; the other way round for newest first) and the last listed message in it.
 type cursor struct {
-	V     int          `json:"v"`
-	Pair  string       `json:"p"`
-	State MessageState `json:"s"`
-	Desc  bool         `json:"d,omitempty"`
-	Phase int          `json:"ph,omitempty"`
-	SK    string       `json:"k,omitempty"` // "" = the phase's start
-	Shard int          `json:"sh,omitempty"`
+	V     int    `json:"v"`
+	Pair  string `json:"p"`
+	State int    `json:"s"`
+	Desc  bool   `json:"d,omitempty"`
+	Phase int    `json:"ph,omitempty"`
+	SK    string `json:"k,omitempty"` // "" = the phase's start
+	Shard int    `json:"sh,omitempty"`
 }
 
 const cursorVersion = 1
 
 func encodeCursor(opts ListOptions, pair string, pos cursor) string {
-	pos.V, pos.Pair, pos.State, pos.Desc = cursorVersion, pair, opts.State, opts.NewestFirst
+	pos.V, pos.Pair, pos.State, pos.Desc = cursorVersion, pair, int(opts.State), opts.NewestFirst
 	b, _ := json.Marshal(pos) // a struct of strings and ints always marshals
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -147,8 +148,8 @@ func decodeCursor(opts ListOptions, pair string) (cursor, error) {
 		return cursor{}, wrapCursor("version %d", c.V)
 	case c.Pair != pair:
 		return cursor{}, wrapCursor("it is for the queue and client %q, not %q", c.Pair, pair)
-	case c.State != opts.State || c.Desc != opts.NewestFirst:
-		return cursor{}, wrapCursor("it is for state %s, newest first %v", c.State, c.Desc)
+	case c.State != int(opts.State) || c.Desc != opts.NewestFirst:
+		return cursor{}, wrapCursor("it is for state %s, newest first %v", MessageState(c.State), c.Desc)
 	case c.Phase < 0 || c.Phase > 1:
 		return cursor{}, wrapCursor("phase %d", c.Phase)
 	case c.Shard < 0 || c.Shard >= MaxShards:
@@ -163,7 +164,7 @@ func decodeCursor(opts ListOptions, pair string) (cursor, error) {
 }
 
 func wrapCursor(format string, args ...any) error {
-	return invalidArg("cursor: "+format+" (%w)", append(args, ErrInvalidCursor)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidCursor}, args...)...)
 }
 
 // phasePrefix is the sort-key prefix of a phase: messages outside groups come first oldest
