@@ -2,7 +2,6 @@ package dynamodbqueue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -30,15 +29,29 @@ func ToReceiptHandles(msgs []events.SQSMessage) []string {
 // that deleted nothing, with an error per handle joined into err: ErrInvalidReceiptHandle
 // (malformed or tampered; nothing was sent), ErrForeignReceiptHandle (another table, queue or
 // client), ErrStaleReceiptHandle (the message was claimed again since), or a DynamoDB error.
+// DeleteEntries gives the same as one result per handle.
 //
 // A delete is a conditional write on the claim token inside the handle, so only the current
 // holder deletes. Deleting a message that is already gone (deleted before, by this handle or a
 // newer one) succeeds, as in SQS, so a retried delete is harmless.
 func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) ([]string, error) {
+	res, err := q.deleteEntries(ctx, handles)
+	return failedHandles(handles, res, err)
+}
+
+// DeleteEntries deletes messages like DeleteMessages and returns one result per handle,
+// aligned with handles (see EntryResult). err is nil when every handle deleted its message;
+// otherwise it summarises the failures, and the results say which handle failed and why.
+func (q *DynamoDBQueue) DeleteEntries(ctx context.Context, handles ...string) ([]EntryResult, error) {
+	res, err := q.deleteEntries(ctx, handles)
+	return res, entriesError("delete", res, err)
+}
+
+func (q *DynamoDBQueue) deleteEntries(ctx context.Context, handles []string) ([]EntryResult, error) {
 	var mu sync.Mutex
 	var chunks []types.WriteRequest
 	var s *settings
-	failed, err := q.forEachHandle(ctx, handles, func(snap *settings, h handle.Handle) error {
+	res, err := q.forEachHandle(ctx, handles, func(snap *settings, h handle.Handle) error {
 		c, err := q.deleteOne(ctx, snap, h)
 		mu.Lock()
 		s, chunks = snap, append(chunks, c...)
@@ -53,21 +66,25 @@ func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) (
 			s.logger.DebugContext(ctx, "dynamodbqueue: could not delete body chunks", "error", cerr)
 		}
 	}
-	return failed, err
+	return res, err
 }
 
 // ChangeVisibility sets the visibility timeout of messages this consumer holds to d from now
 // (0..MaxVisibilityTimeout): extend it for long work, shorten it, or 0 to release the message
 // at once (a "nack"). The handle stays valid for DeleteMessages. For a message of a FIFO group
 // the change applies to the group's claim, and only while that message is still held: the
-// handle of a deleted message is stale. Failed handles are reported as in DeleteMessages.
+// handle of a deleted message is stale. Failed handles are reported as in DeleteMessages;
+// ChangeVisibilityEntries gives one result per handle.
 func (q *DynamoDBQueue) ChangeVisibility(ctx context.Context, d time.Duration, handles ...string) ([]string, error) {
-	if d < 0 || d > MaxVisibilityTimeout {
-		return handles, argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
-	}
-	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
-		return q.changeOne(ctx, s, h, d)
-	})
+	res, err := q.changeEntries(ctx, d, handles)
+	return failedHandles(handles, res, err)
+}
+
+// ChangeVisibilityEntries changes visibility timeouts like ChangeVisibility and returns one
+// result per handle, aligned with handles (see EntryResult); err as in DeleteEntries.
+func (q *DynamoDBQueue) ChangeVisibilityEntries(ctx context.Context, d time.Duration, handles ...string) ([]EntryResult, error) {
+	res, err := q.changeEntries(ctx, d, handles)
+	return res, entriesError("change visibility", res, err)
 }
 
 // ReleaseMessages makes held messages visible again at once: ChangeVisibility with 0.
@@ -75,14 +92,32 @@ func (q *DynamoDBQueue) ReleaseMessages(ctx context.Context, handles ...string) 
 	return q.ChangeVisibility(ctx, 0, handles...)
 }
 
+// ReleaseEntries makes held messages visible again at once (ChangeVisibilityEntries with 0)
+// and returns one result per handle, aligned with handles.
+func (q *DynamoDBQueue) ReleaseEntries(ctx context.Context, handles ...string) ([]EntryResult, error) {
+	res, err := q.changeEntries(ctx, 0, handles)
+	return res, entriesError("release", res, err)
+}
+
+func (q *DynamoDBQueue) changeEntries(ctx context.Context, d time.Duration, handles []string) ([]EntryResult, error) {
+	if d < 0 || d > MaxVisibilityTimeout {
+		err := argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
+		return entryResults(handles, err), err
+	}
+	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
+		return q.changeOne(ctx, s, h, d)
+	})
+}
+
 // forEachHandle parses and checks every handle before sending anything, then applies fn to the
-// valid ones concurrently, and collects the failures in input order.
-func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(*settings, handle.Handle) error) ([]string, error) {
+// valid ones concurrently. It returns one result per handle, in input order, and an error
+// only when the call failed as a whole (then every result carries it too).
+func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(*settings, handle.Handle) error) ([]EntryResult, error) {
 	s := q.snapshot()
 	if err := s.checkQueue(); err != nil {
-		return hs, err
+		return entryResults(hs, err), err
 	}
-	errs := make([]error, len(hs))
+	res := entryResults(hs, nil)
 	parsed := make([]handle.Handle, len(hs))
 	var valid []int
 	for i, raw := range hs {
@@ -91,7 +126,7 @@ func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(
 			err = s.owns(h)
 		}
 		if err != nil {
-			errs[i] = err
+			res[i].Err = err
 			continue
 		}
 		parsed[i] = h
@@ -99,17 +134,9 @@ func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(
 	}
 	parallel(len(valid), claimConcurrency, func(j int) {
 		i := valid[j]
-		errs[i] = fn(s, parsed[i])
+		res[i].Err = fn(s, parsed[i])
 	})
-	var failed []string
-	var all []error
-	for i, err := range errs {
-		if err != nil {
-			failed = append(failed, hs[i])
-			all = append(all, fmt.Errorf("receipt handle %d: %w", i, err))
-		}
-	}
-	return failed, errors.Join(all...)
+	return res, nil
 }
 
 // owns checks that a handle names a message of this table, queue and client.
@@ -121,11 +148,11 @@ func (s *settings) owns(h handle.Handle) error {
 	case !ok || queue != s.queue || client != s.client:
 		return fmt.Errorf("%w: it is for %q, not this queue and client", ErrForeignReceiptHandle, h.PK)
 	case shard >= MaxShards || !keys.IsMessageSK(h.SK):
-		return fmt.Errorf("%w: it names no message", ErrInvalidReceiptHandle)
+		return &InvalidReceiptHandleError{Reason: "it names no message"}
 	case h.Group != groupOfMessage(h.SK):
 		// The group is part of the message's key: a handle that names another group (or none
 		// for a grouped message) was altered, whatever its MAC says.
-		return fmt.Errorf("%w: its group does not match its message", ErrInvalidReceiptHandle)
+		return &InvalidReceiptHandleError{Reason: "its group does not match its message"}
 	}
 	return nil
 }

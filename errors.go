@@ -85,6 +85,8 @@ type InvalidArgumentError struct {
 	Name string
 	// Reason gives the value and what is allowed, e.g. "TTL -1s, must be 0 (default) or up to ...".
 	Reason string
+	// cause is an error Reason wraps (a more specific sentinel such as ErrInvalidCursor), if any.
+	cause error
 }
 
 // Error says what is wrong.
@@ -92,6 +94,9 @@ func (e *InvalidArgumentError) Error() string { return ErrInvalidArgument.Error(
 
 // Is reports whether target is ErrInvalidArgument.
 func (e *InvalidArgumentError) Is(target error) bool { return target == ErrInvalidArgument }
+
+// Unwrap returns the more specific error the reason wraps, if any.
+func (e *InvalidArgumentError) Unwrap() error { return e.cause }
 
 // InvalidReceiptHandleError is a receipt handle that cannot be used: empty, malformed,
 // tampered with, signed with another key, or naming no message. Reason says which. It matches
@@ -135,9 +140,15 @@ func isAccessDenied(err error) bool {
 func invalidArg(format string, args ...any) error { return argError("", format, args...) }
 
 // argError returns an *InvalidArgumentError for the argument name; format and args give the
-// value and what is allowed.
+// value and what is allowed, and may wrap a more specific error with %w.
 func argError(name, format string, args ...any) error {
-	return &InvalidArgumentError{Name: name, Reason: fmt.Sprintf(format, args...)}
+	reason := fmt.Errorf(format, args...)
+	e := &InvalidArgumentError{Name: name, Reason: reason.Error()}
+	switch reason.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		e.cause = reason
+	}
+	return e
 }
 
 func asCCF(err error, target **types.ConditionalCheckFailedException) bool {

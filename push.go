@@ -89,15 +89,42 @@ func (q *DynamoDBQueue) PushMessages(ctx context.Context, ttl time.Duration, msg
 // push order, one in flight at a time), MessageDeduplicationId (a repeat within DedupWindow is
 // accepted but not stored, whatever its group or the shard count: the scope is the (queue,
 // client) pair; with UseContentBasedDeduplication the body's SHA-256 is the default ID) and
-// DelaySeconds.
+// DelaySeconds. SendMessages reports the same as one result per message.
 func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) (PushResult, error) {
+	results, err := q.SendMessages(ctx, opts, msgs...)
+	var res PushResult
+	for i, r := range results {
+		if r.Err != nil {
+			res.Failed = append(res.Failed, msgs[i])
+			continue
+		}
+		res.Pushed = append(res.Pushed, r.Message)
+		if r.Duplicate {
+			res.Duplicates++
+		}
+	}
+	return res, err
+}
+
+// SendMessages stores msgs like PushWithOptions and returns one result per message, aligned
+// with msgs (see SendResult): its ID, whether it was a duplicate, or why it was not stored.
+// err is nil when every message was stored; otherwise it says how many were not and the first
+// cause. When any message is invalid nothing is written: the invalid messages' results carry
+// their error, the others ErrNotAttempted.
+func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) ([]SendResult, error) {
 	s := q.snapshot()
-	fail := func(err error) (PushResult, error) { return PushResult{Failed: msgs}, err }
+	fail := func(err error) ([]SendResult, error) {
+		res := make([]SendResult, len(msgs))
+		for i := range res {
+			res[i].Err = err
+		}
+		return res, err
+	}
 	if err := s.checkQueue(); err != nil {
 		return fail(err)
 	}
 	if len(msgs) == 0 {
-		return PushResult{}, nil
+		return nil, nil
 	}
 	ttl := opts.TTL
 	if ttl == 0 {
@@ -110,11 +137,20 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		return fail(argError("Delay", "delay %v, must be 0..%v", opts.Delay, MaxDelay))
 	}
 	defDelay := cmp.Or(opts.Delay, s.delay)
+	invalid := make([]error, len(msgs)) // per message, for the results
+	rejected := func(err error) ([]SendResult, error) {
+		res := make([]SendResult, len(msgs))
+		for i := range res {
+			res[i].Err = cmp.Or(invalid[i], ErrNotAttempted)
+		}
+		return res, err
+	}
 	prepareAll := func(q *DynamoDBQueue, now time.Time) ([]*outgoing, error) {
 		prepared := make([]*outgoing, len(msgs))
 		var errs []error
 		for i := range msgs {
 			o, err := q.prepare(s, &msgs[i], now, ttl, defDelay)
+			invalid[i] = err
 			if err != nil {
 				errs = append(errs, fmt.Errorf("message %d: %w", i, err))
 				continue
@@ -129,14 +165,14 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 		// without taking sequence numbers (which carry the time) on the uncorrected clock, and
 		// learn the time only for valid input.
 		if _, err := prepareAll(q.scratch(), q.core.now()); err != nil {
-			return fail(err)
+			return rejected(err)
 		}
 		q.syncClock(ctx, s)
 	}
 	now := q.core.now()
 	prepared, err := prepareAll(q, now)
 	if err != nil {
-		return fail(err)
+		return rejected(err)
 	}
 	if err := q.register(ctx, s); err != nil {
 		return fail(err)
@@ -176,26 +212,25 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 			brokenGroups[gk] = o.err
 		}
 	}
-	var res PushResult
+	res := make([]SendResult, len(msgs))
+	stored := 0
 	for _, o := range prepared {
 		if o.err != nil {
-			res.Failed = append(res.Failed, msgs[o.index])
+			res[o.index].Err = o.err
 			if err == nil {
 				err = o.err
 			}
 			continue
 		}
-		res.Pushed = append(res.Pushed, o.msg)
-		if o.duplicate {
-			res.Duplicates++
-		}
+		res[o.index] = SendResult{MessageID: o.msg.MessageId, Duplicate: o.duplicate, Message: o.msg}
+		stored++
 		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
-	if len(res.Pushed) > 0 {
+	if stored > 0 {
 		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
 	}
 	if err != nil {
-		return res, fmt.Errorf("dynamodbqueue: push: %d of %d messages not stored: %w", len(res.Failed), len(msgs), err)
+		return res, fmt.Errorf("dynamodbqueue: push: %d of %d messages not stored: %w", len(msgs)-stored, len(msgs), err)
 	}
 	return res, nil
 }
