@@ -101,57 +101,18 @@ func ReceiveCount(msg events.SQSMessage) int {
 }
 
 // permanent reports whether a queue operation failed in a way a retry cannot fix: the
-// claim is gone, the handle is not ours, or the configuration is wrong.
-func permanent(err error) bool {
-	for _, target := range []error{
-		dynamodbqueue.ErrStaleReceiptHandle,
-		dynamodbqueue.ErrInvalidReceiptHandle,
-		dynamodbqueue.ErrForeignReceiptHandle,
-		dynamodbqueue.ErrInvalidArgument,
-		dynamodbqueue.ErrInvalidName,
-		dynamodbqueue.ErrTableNotFound,
-		dynamodbqueue.ErrTableNotSet,
-		dynamodbqueue.ErrQueueNameNotSet,
-		dynamodbqueue.ErrClientIDNotSet,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
-}
+// library classifies it as the caller's fault (a stale, foreign or invalid handle, a wrong
+// configuration, denied access).
+func permanent(err error) bool { return dynamodbqueue.IsSenderFault(err) }
 
 // fatalPollError reports whether a receive error means the consumer cannot work at all, so
-// Run should stop and return it rather than retry forever.
+// Run should stop and return it rather than retry forever: the table is missing or the
+// queue's settings are invalid. Denied access is retried (with the poll back-off), since a
+// policy may be attached after the consumer starts.
 func fatalPollError(err error) bool {
-	for _, target := range []error{
-		dynamodbqueue.ErrTableNotFound,
-		dynamodbqueue.ErrTableNotSet,
-		dynamodbqueue.ErrQueueNameNotSet,
-		dynamodbqueue.ErrClientIDNotSet,
-		dynamodbqueue.ErrInvalidName,
-		dynamodbqueue.ErrInvalidArgument,
-	} {
-		if errors.Is(err, target) {
-			return true
-		}
+	switch dynamodbqueue.Classify(err) {
+	case dynamodbqueue.ClassInvalid, dynamodbqueue.ClassNotFound:
+		return true
 	}
 	return false
-}
-
-// perHandle maps the error of a DeleteMessages or ChangeVisibility call to its failed
-// handles: the call joins one error per failed handle, in order, when it got as far as
-// trying them; otherwise its one error applies to all.
-func perHandle(failed []string, err error) []error {
-	errs := make([]error, len(failed))
-	if u, ok := err.(interface{ Unwrap() []error }); ok {
-		if list := u.Unwrap(); len(list) == len(failed) {
-			copy(errs, list)
-			return errs
-		}
-	}
-	for i := range errs {
-		errs[i] = err
-	}
-	return errs
 }

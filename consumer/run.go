@@ -331,15 +331,17 @@ func (r *run) deleteNow(src *source, handles []string) {
 	var final []error
 	for attempt := 0; len(handles) > 0; attempt++ {
 		ctx, cancel := r.opCtx()
-		failed, err := src.q.DeleteMessages(ctx, handles...)
+		res, _ := src.q.DeleteEntries(ctx, handles...) // the results say it all
 		cancel()
-		deleted += len(handles) - len(failed)
 		handles = handles[:0:0]
-		for i, e := range perHandle(failed, err) {
-			if permanent(e) || attempt == 2 {
-				final = append(final, e)
-			} else {
-				handles = append(handles, failed[i])
+		for _, e := range res {
+			switch {
+			case e.Err == nil:
+				deleted++
+			case permanent(e.Err) || attempt == 2:
+				final = append(final, e.Err)
+			default:
+				handles = append(handles, e.ReceiptHandle)
 			}
 		}
 		if len(handles) > 0 {
