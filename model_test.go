@@ -106,6 +106,7 @@ type modelProc struct {
 	api *hookAPI
 	clk *dynamodbqueue.Clock
 	qs  []*dynamodbqueue.DynamoDBQueue // per pair
+	hw  time.Time                      // the latest its clock read at the end of an operation
 }
 
 // issuedHandle is a receipt handle a receive returned, current or not.
@@ -127,6 +128,21 @@ type modelHarness struct {
 	shards  []int
 	skew    []time.Duration // each process's clock minus the reference clock (process 0's at the start)
 	bodies  int
+	// settled is when every instant written so far (visible-at of pushes, claims, visibility
+	// changes) has passed, as the writing process's clock wrote it: a process that was ahead
+	// and stepped back still pushes with its highest time (sequence numbers never go back).
+	settled time.Time
+}
+
+// wrote records that process p wrote an instant up to d after its clock's highest reading.
+func (h *modelHarness) wrote(p int, d time.Duration) {
+	proc := h.procs[p]
+	if now := proc.clk.Now(); now.After(proc.hw) {
+		proc.hw = now
+	}
+	if t := proc.hw.Add(d); t.After(h.settled) {
+		h.settled = t
+	}
 }
 
 // now reads process p's clock and converts it to the reference time the model keeps.
@@ -269,6 +285,11 @@ func (h *modelHarness) doPush(p, pair int, specs []pushSpec, opts dynamodbqueue.
 	}
 	s := h.now(p)
 	res, err := proc.qs[pair].PushWithOptions(h.ctx, opts, msgs...)
+	longest := opts.Delay
+	for _, sp := range specs {
+		longest = max(longest, sp.delay)
+	}
+	h.wrote(p, longest)
 	if invalid {
 		if !errors.Is(err, dynamodbqueue.ErrInvalidMessage) || len(res.Pushed) > 0 {
 			ref.violation("push with an invalid number attribute: %d stored, error %v; want none stored and ErrInvalidMessage", len(res.Pushed), err)
@@ -370,6 +391,7 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	msgs, err := proc.qs[pair].ReceiveMessages(h.ctx, opts)
 	e := h.now(p)
 	proc.api.set(nil)
+	h.wrote(p, opts.VisibilityTimeout)
 	if err != nil && !faulty() {
 		h.ref.violation("receive failed without an injected failure: %v", err)
 	}
@@ -404,6 +426,7 @@ func (h *modelHarness) deleteOne(rt *rapid.T) {
 	h.rt.Logf("delete p%d %s current=%v gone=%v", p, r.body, current, r.gone)
 	_, err := h.procs[p].qs[r.pair].DeleteMessages(h.ctx, it.h)
 	h.procs[p].api.set(nil)
+	h.wrote(p, 0) // a group released
 	switch {
 	case err == nil:
 		if !current && r.gone == present {
@@ -454,6 +477,7 @@ func (h *modelHarness) changeVisibility(rt *rapid.T) {
 		_, err = h.procs[p].qs[r.pair].ChangeVisibility(h.ctx, d, it.h)
 	}
 	h.procs[p].api.set(nil)
+	h.wrote(p, d)
 	switch {
 	case err == nil:
 		if r.gone == isGone {
@@ -596,9 +620,13 @@ func (h *modelHarness) drain(rt *rapid.T) {
 		h.skew[i] = 0
 	}
 	latest := h.now(0)
+	target := h.settled // every instant written, by the clock that wrote it
 	if settle := h.ref.settleAt(); settle.After(latest) {
 		// A producer ahead wrote its delays by its own clock: wait out the skew too.
-		h.stepClocks(settle.Sub(latest) + h.ref.loose() + time.Second)
+		target = later(target, settle.Add(h.ref.loose()))
+	}
+	if target.After(latest) {
+		h.stepClocks(target.Sub(latest) + time.Second)
 	}
 	proc := h.procs[0]
 	for pair := range modelPairs {
@@ -699,9 +727,17 @@ func (h *modelHarness) redrive(rt *rapid.T) {
 	h.rt.Logf("redrive p%d", p)
 	_, err := h.procs[p].qs[modelDLQPair].RedriveDeadLetters(h.ctx, 0)
 	h.procs[p].api.set(nil)
+	h.wrote(p, 0)
 	if err != nil && !faulty() {
 		h.ref.violation("redrive failed without an injected failure: %v", err)
 	}
 	h.ref.redriven(err == nil)
 	h.check(rt)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
