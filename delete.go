@@ -40,8 +40,9 @@ func (q *DynamoDBQueue) DeleteMessages(ctx context.Context, handles ...string) (
 }
 
 // DeleteEntries deletes messages like DeleteMessages and returns one result per handle,
-// aligned with handles (see EntryResult). err is nil when every handle deleted its message;
-// otherwise it summarises the failures, and the results say which handle failed and why.
+// aligned with handles (see EntryResult). err is nil when every handle deleted its message, a
+// *PartialError when some did not (the results say which and why), and any other error when
+// the call failed as a whole (no queue set; every result carries it too).
 func (q *DynamoDBQueue) DeleteEntries(ctx context.Context, handles ...string) ([]EntryResult, error) {
 	res, err := q.deleteEntries(ctx, handles)
 	return res, entriesError("delete", res, err)

@@ -209,6 +209,10 @@ func TestClassifyDynamoDBErrors(t *testing.T) {
 		cases = append(cases, tc{"library: throttled push entry", res[0].Err, dynamodbqueue.ClassTransient})
 	}
 	cases = append(cases, tc{"library: throttled push", err, dynamodbqueue.ClassTransient})
+	var partial *dynamodbqueue.PartialError
+	if !errors.As(err, &partial) || partial.Op != "push" || partial.Failed != 1 || partial.Total != 1 {
+		t.Errorf("throttled push: %v, want a PartialError of 1 of 1", err)
+	}
 
 	for _, c := range cases {
 		if c.err == nil {

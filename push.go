@@ -108,9 +108,10 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 
 // SendMessages stores msgs like PushWithOptions and returns one result per message, aligned
 // with msgs (see SendResult): its ID, whether it was a duplicate, or why it was not stored.
-// err is nil when every message was stored; otherwise it says how many were not and the first
-// cause. When any message is invalid nothing is written: the invalid messages' results carry
-// their error, the others ErrNotAttempted.
+// err is nil when every message was stored, a *PartialError when some were not, and any other
+// error when the call failed as a whole (then every result carries an error too). When any
+// message is invalid nothing is written: err joins the problems, the invalid messages' results
+// carry their error, the others ErrNotAttempted.
 func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) ([]SendResult, error) {
 	s := q.snapshot()
 	fail := func(err error) ([]SendResult, error) {
@@ -230,7 +231,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
 	}
 	if err != nil {
-		return res, fmt.Errorf("dynamodbqueue: push: %d of %d messages not stored: %w", len(msgs)-stored, len(msgs), err)
+		return res, &PartialError{Op: "push", Failed: len(msgs) - stored, Total: len(msgs), Err: err}
 	}
 	return res, nil
 }

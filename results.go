@@ -49,8 +49,33 @@ func entryResults(hs []string, err error) []EntryResult {
 	return res
 }
 
+// PartialError is the error of a per-entry call (SendMessages, DeleteEntries,
+// ChangeVisibilityEntries, ReleaseEntries) that went ahead but some of whose entries failed;
+// the results say which and why. Any other error of those calls means the call failed as a
+// whole. errors.Is, errors.As and Classify see the first failure (Err); decide per entry from
+// the entries' own errors.
+type PartialError struct {
+	// Op is the operation: "push", "delete", "change visibility" or "release".
+	Op string
+	// Failed is how many of Total entries failed.
+	Failed, Total int
+	// Err is the error of the first failed entry.
+	Err error
+}
+
+// Error says how many entries failed and why the first did.
+func (e *PartialError) Error() string {
+	if e.Op == "push" {
+		return fmt.Sprintf("dynamodbqueue: push: %d of %d messages not stored: %v", e.Failed, e.Total, e.Err)
+	}
+	return fmt.Sprintf("dynamodbqueue: %s: %d of %d receipt handles failed: %v", e.Op, e.Failed, e.Total, e.Err)
+}
+
+// Unwrap returns the first failure.
+func (e *PartialError) Unwrap() error { return e.Err }
+
 // entriesError summarises the failed entries of a per-entry call: nil when all succeeded,
-// the call's own error when it failed as a whole, else the count and the first failure.
+// the call's own error when it failed as a whole, else a *PartialError.
 func entriesError(op string, res []EntryResult, callErr error) error {
 	if callErr != nil {
 		return callErr
@@ -67,7 +92,7 @@ func entriesError(op string, res []EntryResult, callErr error) error {
 	if failed == 0 {
 		return nil
 	}
-	return fmt.Errorf("dynamodbqueue: %s: %d of %d receipt handles failed; handle %d: %w", op, failed, len(res), first, res[first].Err)
+	return &PartialError{Op: op, Failed: failed, Total: len(res), Err: fmt.Errorf("receipt handle %d: %w", first, res[first].Err)}
 }
 
 // failedHandles turns per-entry results into the older form: the handles that failed and

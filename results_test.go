@@ -2,7 +2,6 @@ package dynamodbqueue_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +77,8 @@ func TestSendMessagesCallErrorInEveryResult(t *testing.T) {
 	q, _ := newTable(t)
 	ctx := ctxT(t)
 	res, err := q.SendMessages(ctx, dynamodbqueue.PushOptions{}, events.SQSMessage{Body: "a"}, events.SQSMessage{Body: "b"})
-	if !errors.Is(err, dynamodbqueue.ErrQueueNameNotSet) || len(res) != 2 ||
+	var partial *dynamodbqueue.PartialError
+	if !errors.Is(err, dynamodbqueue.ErrQueueNameNotSet) || errors.As(err, &partial) || len(res) != 2 ||
 		!errors.Is(res[0].Err, dynamodbqueue.ErrQueueNameNotSet) || !errors.Is(res[1].Err, dynamodbqueue.ErrQueueNameNotSet) {
 		t.Fatalf("no queue: results %+v, error %v; want ErrQueueNameNotSet everywhere", res, err)
 	}
@@ -130,8 +130,9 @@ func TestDeleteEntriesPerHandle(t *testing.T) {
 	case res[4].Err != nil:
 		t.Errorf("handle of a message deleted by this very call: %v, want success", res[4].Err)
 	}
-	if !errors.Is(err, dynamodbqueue.ErrInvalidReceiptHandle) || !strings.Contains(err.Error(), "3 of 5") {
-		t.Errorf("summary error = %v, want 3 of 5 failed, the first an invalid handle", err)
+	var partial *dynamodbqueue.PartialError
+	if !errors.As(err, &partial) || partial.Failed != 3 || partial.Total != 5 || !errors.Is(err, dynamodbqueue.ErrInvalidReceiptHandle) {
+		t.Errorf("summary error = %v, want a PartialError: 3 of 5 failed, the first an invalid handle", err)
 	}
 	// The wrapper reports the same, in the older form.
 	failed, err := q.DeleteMessages(ctx, again[0].ReceiptHandle, "not a handle")
