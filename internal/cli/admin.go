@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -24,53 +23,56 @@ type pairStats struct {
 
 func (a *app) statsCommand() *cobra.Command {
 	var (
-		all bool
-		dlq dlqFlags
+		all, clients bool
+		dlq          dlqFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "stats",
 		Short: "Count messages by state: visible, in flight, delayed, dead-lettered",
-		Long: `Count the messages of the (queue, client) pair by state, or of every pair with --all:
+		Long: `Count the messages of the (queue, client) pair by state, of every client of the queue
+with --all-clients, or of every pair of the table with --all:
 
   COUNT          messages in the queue (visible + in flight + delayed)
   VISIBLE        can be received now
   IN FLIGHT      received, within their visibility timeout
   DELAYED        pushed with a delay that has not passed yet
-  DEAD-LETTERED  in the dead-letter queue (--dlq-queue, default <queue>-dlq)
+  DEAD-LETTERED  in the dead-letter queue (--dlq-queue, default <queue>-dlq); with --all,
+                 the messages of any pair of the table dead-lettered from this one
   GROUPS         message groups with messages
 
 The counts read every message item of the pair, so they cost in proportion to its size.`,
 		Example: `  ddbq stats -t queues -q orders -c acme
+  ddbq stats -t queues -q orders --all-clients
   ddbq stats -t queues --all --json`,
 		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+			if all && (dlq != dlqFlags{}) {
+				return usageError("--all counts each pair's dead letters wherever they are in the table; --dlq-queue, --dlq-client and --dlq-table apply to one pair")
+			}
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
 				return err
 			}
-			pairs := []dynamodbqueue.QueueAndClientID{{QueueName: a.g.queue, ClientID: a.g.client}}
-			if all {
-				if pairs, err = q.List(cmd.Context()); err != nil {
-					return err
-				}
-				sort.Slice(pairs, func(i, j int) bool {
-					if pairs[i].QueueName != pairs[j].QueueName {
-						return pairs[i].QueueName < pairs[j].QueueName
-					}
-					return pairs[i].ClientID < pairs[j].ClientID
-				})
+			q.UseDeadLetterQueue(dlq.config(1)) // the receive count does not matter here
+			var stats []dynamodbqueue.PairStats
+			switch ins := q.Inspector(); {
+			case all:
+				stats, err = ins.TableStats(cmd.Context())
+			case clients:
+				stats, err = ins.QueueStats(cmd.Context())
+			default:
+				var st dynamodbqueue.Stats
+				st, err = q.Stats(cmd.Context())
+				stats = []dynamodbqueue.PairStats{{QueueAndClientID: dynamodbqueue.QueueAndClientID{QueueName: q.QueueName(), ClientID: q.ClientID()}, Stats: st}}
 			}
-			rows := make([]pairStats, 0, len(pairs))
-			for _, p := range pairs {
-				pq := q.Clone().UseQueueName(p.QueueName).UseClientID(p.ClientID)
-				pq.UseDeadLetterQueue(dlq.config(1)) // the receive count does not matter here
-				st, err := pq.Stats(cmd.Context())
-				if err != nil {
-					return err
-				}
+			if err != nil {
+				return err
+			}
+			rows := make([]pairStats, 0, len(stats))
+			for _, p := range stats {
 				rows = append(rows, pairStats{
-					Queue: p.QueueName, Client: p.ClientID, Count: st.Total(), Visible: st.Visible,
-					InFlight: st.InFlight, Delayed: st.Delayed, DeadLettered: st.DeadLettered, Groups: st.Groups,
+					Queue: p.QueueName, Client: p.ClientID, Count: p.Total(), Visible: p.Visible,
+					InFlight: p.InFlight, Delayed: p.Delayed, DeadLettered: p.DeadLettered, Groups: p.Groups,
 				})
 			}
 			if a.g.json {
@@ -95,6 +97,7 @@ The counts read every message item of the pair, so they cost in proportion to it
 		}),
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "every (queue, client) pair of the table")
+	cmd.Flags().BoolVar(&clients, "all-clients", false, "every client of the queue")
 	dlq.addLocation(cmd.Flags())
 	return cmd
 }
@@ -157,42 +160,26 @@ func (a *app) dlqCommand() *cobra.Command {
 	}
 	dlq.addLocation(cmd.PersistentFlags())
 	cmd.PersistentFlags().IntVar(&dlq.maxReceives, "max-receives", 1, "MaxReceiveCount of the queue (1..1000); list and redrive do not need it, it is accepted\nso that one set of dead-letter flags works with receive too")
-	var maxList int
-	list := &cobra.Command{
-		Use:     "list",
-		Short:   "Show dead letters without moving them (peek on the dead-letter queue)",
-		Example: `  ddbq dlq list -t queues -q orders -c acme`,
-		Args:    noArgs,
+	var list listFlags
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "Show dead letters without moving them",
+		Long: `List up to --max dead letters of the (queue, client) pair, oldest first (--newest: newest
+first), without moving or claiming them. When there are more, the command prints
+"more: --cursor C" on stderr: pass that to get the next page.`,
+		Example: `  ddbq dlq list -t queues -q orders -c acme
+  ddbq dlq list -t queues -q orders -c acme --json --max 100`,
+		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			if err := checkMax(maxList); err != nil {
-				return err
-			}
 			q, err := a.newQueue(cmd.Context())
 			if err != nil {
 				return err
 			}
-			d := q.Clone()
-			if dlq.table != "" {
-				d.UseTable(dlq.table)
-			}
-			switch {
-			case dlq.queue != "":
-				d.UseQueueName(dlq.queue)
-			case a.g.queue != "":
-				d.UseQueueName(a.g.queue + "-dlq")
-			}
-			if dlq.client != "" {
-				d.UseClientID(dlq.client)
-			}
-			d.UseShards(1)
-			msgs, err := d.Peek(cmd.Context(), maxList)
-			if err != nil {
-				return err
-			}
-			return a.printMessages(msgs, false)
+			q.UseDeadLetterQueue(dlq.config(dlq.maxReceives))
+			return a.listMessages(cmd, q, dynamodbqueue.StateDeadLettered, list)
 		}),
 	}
-	list.Flags().IntVarP(&maxList, "max", "n", 10, maxUsage("most dead letters to show"))
+	list.add(listCmd.Flags(), "dead letters")
 	var maxMove int
 	redrive := &cobra.Command{
 		Use:   "redrive",
@@ -228,7 +215,7 @@ starts over: receive count 0, visible at once, back in its message group if it h
 		}),
 	}
 	redrive.Flags().IntVarP(&maxMove, "max", "n", 0, "most dead letters to move (0: all)")
-	cmd.AddCommand(list, redrive)
+	cmd.AddCommand(listCmd, redrive)
 	return group(cmd)
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
-	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
 
 // ParseAttr parses a --attr value, name=type:value, into a message attribute. The type is
@@ -188,12 +187,12 @@ func ParseJSONMessages(r io.Reader, name string) ([]events.SQSMessage, error) {
 
 // maxBodyLine is the longest line ParseLines accepts: a body of the library's largest message
 // size. A longer line could not be pushed anyway.
-const maxBodyLine = message.DefaultMaxSize
+const maxBodyLine = dynamodbqueue.DefaultMaxMessageSize
 
 // maxJSONLine is the longest line ParseHandles accepts: a message of the library's largest
 // size as JSON from any writer, even one escaping every byte as \u00XX (six bytes), plus room
 // for the IDs, receipt handle, digests and attribute names around it.
-const maxJSONLine = 6*message.DefaultMaxSize + 64<<10
+const maxJSONLine = 6*dynamodbqueue.DefaultMaxMessageSize + 64<<10
 
 // lineTooLongError is scanLines' error for a line longer than its limit.
 type lineTooLongError struct{ line, limit int }

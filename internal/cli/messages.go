@@ -71,7 +71,7 @@ instead of being delivered.`,
 			if err != nil {
 				return err
 			}
-			if err := a.printMessages(msgs, true); err != nil {
+			if err := a.printMessages(msgs); err != nil {
 				return err
 			}
 			if len(msgs) == 0 && !a.g.json {
@@ -84,8 +84,8 @@ instead of being delivered.`,
 				return nil
 			}
 			hs := dynamodbqueue.ToReceiptHandles(msgs)
-			failed, err := q.DeleteMessages(cmd.Context(), hs...)
-			return a.handleFailures("delete", hs, failed, err, true)
+			res, err := q.DeleteEntries(cmd.Context(), hs...)
+			return a.handleFailures("delete", res, err, true)
 		}),
 	}
 	fl := cmd.Flags()
@@ -132,32 +132,31 @@ func (a *app) handlesFrom(args []string) ([]string, error) {
 	return hs, nil
 }
 
-// handleFailures reports the outcome of a call on receipt handles (delete, change visibility)
-// and returns the error that sets the exit code: ExitUsage when every handle was invalid,
-// ExitPartial when some failed. With toStderr (receive --delete, whose stdout holds the
-// messages) the report goes to stderr, as text.
-func (a *app) handleFailures(verb string, hs, failed []string, err error, toStderr bool) error {
-	var errs []error
-	if err != nil {
-		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) == len(failed) {
-			errs = j.Unwrap()
-		} else {
-			return err // the whole call failed (no queue set, invalid timeout, ...)
-		}
+// handleFailures reports the per-handle results of a call on receipt handles (delete, change
+// visibility, release) and returns the error that sets the exit code: ExitUsage when every
+// handle was invalid, ExitPartial when some failed. With toStderr (receive --delete, whose
+// stdout holds the messages) the report goes to stderr, as text.
+func (a *app) handleFailures(verb string, res []dynamodbqueue.EntryResult, err error, toStderr bool) error {
+	var partial *dynamodbqueue.PartialError
+	if err != nil && !errors.As(err, &partial) {
+		return err // the whole call failed (no queue set, invalid timeout, ...)
 	}
 	type failure struct {
 		ReceiptHandle string `json:"receiptHandle"`
 		Error         string `json:"error"`
 	}
-	failures := make([]failure, len(failed))
+	failures := []failure{}
 	allInvalid := true
-	for i := range failed {
-		failures[i] = failure{ReceiptHandle: failed[i], Error: errs[i].Error()}
-		if !errors.Is(errs[i], dynamodbqueue.ErrInvalidReceiptHandle) && !errors.Is(errs[i], dynamodbqueue.ErrForeignReceiptHandle) {
+	for i, r := range res {
+		if r.Err == nil {
+			continue
+		}
+		failures = append(failures, failure{ReceiptHandle: r.ReceiptHandle, Error: fmt.Sprintf("receipt handle %d: %v", i, r.Err)})
+		if dynamodbqueue.Classify(r.Err) != dynamodbqueue.ClassInvalid {
 			allInvalid = false
 		}
 	}
-	done := len(hs) - len(failed)
+	done := len(res) - len(failures)
 	if a.g.json && !toStderr {
 		key := map[string]string{"delete": "deleted", "change": "changed", "release": "released"}[verb]
 		if err := a.printJSON(map[string]any{key: done, "failed": failures}); err != nil {
@@ -165,7 +164,7 @@ func (a *app) handleFailures(verb string, hs, failed []string, err error, toStde
 		}
 	} else {
 		past := map[string]string{"delete": "deleted", "change": "changed the visibility of", "release": "released"}[verb]
-		if done > 0 || len(failed) == 0 {
+		if done > 0 || len(failures) == 0 {
 			w := a.stdout
 			if toStderr {
 				w = a.stderr
@@ -176,11 +175,11 @@ func (a *app) handleFailures(verb string, hs, failed []string, err error, toStde
 			fmt.Fprintf(a.stderr, "failed: %s: %s\n", abbreviate(f.ReceiptHandle, 24), a.clean(f.Error))
 		}
 	}
-	if len(failed) == 0 {
+	if len(failures) == 0 {
 		return nil
 	}
-	e := fmt.Errorf("%d of %d receipt %s failed", len(failed), len(hs), plural(len(hs), "handle", "handles"))
-	if allInvalid && len(failed) == len(hs) {
+	e := fmt.Errorf("%d of %d receipt %s failed", len(failures), len(res), plural(len(res), "handle", "handles"))
+	if allInvalid && len(failures) == len(res) {
 		return withHint(ExitUsage, e, "the handles are malformed or belong to another table, queue or client")
 	}
 	return &exitError{code: ExitPartial, err: e}
@@ -203,39 +202,10 @@ Deleting a message that is already gone succeeds. Exit code 4 when some handles 
 (stale: the message was received again since), 2 when all were malformed.`,
 		Example: `  ddbq delete -t queues -q orders -c acme "$HANDLE"
   ddbq receive -q orders -c acme --max 10 | ddbq delete -q orders -c acme`,
-		RunE: a.onHandles("delete", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
-			return q.DeleteMessages(ctx, hs...)
+		RunE: a.onHandles("delete", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]dynamodbqueue.EntryResult, error) {
+			return q.DeleteEntries(ctx, hs...)
 		}),
 	}
-}
-
-func (a *app) peekCommand() *cobra.Command {
-	var maxN int
-	cmd := &cobra.Command{
-		Use:   "peek",
-		Short: "Show visible messages without receiving them",
-		Long: `Show up to --max messages that are visible now, in delivery order, without claiming them:
-they stay visible to everyone and get no receipt handle. For a message group only its next
-message is shown. Text by default; --json prints the messages as JSON lines.`,
-		Example: `  ddbq peek -t queues -q orders -c acme --max 5`,
-		Args:    noArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			if err := checkMax(maxN); err != nil {
-				return err
-			}
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			msgs, err := q.Peek(cmd.Context(), maxN)
-			if err != nil {
-				return err
-			}
-			return a.printMessages(msgs, false)
-		}),
-	}
-	cmd.Flags().IntVarP(&maxN, "max", "n", 10, maxUsage("most messages to show"))
-	return cmd
 }
 
 func (a *app) visibilityCommand() *cobra.Command {
@@ -250,8 +220,8 @@ func (a *app) visibilityCommand() *cobra.Command {
 		Long: `Set the visibility timeout of held messages to --timeout from now (0..12h): extend it for
 long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 		Example: `  ddbq visibility change -t queues -q orders -c acme --timeout 5m "$HANDLE"`,
-		RunE: a.onHandles("change", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
-			return q.ChangeVisibility(ctx, timeout, hs...)
+		RunE: a.onHandles("change", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]dynamodbqueue.EntryResult, error) {
+			return q.ChangeVisibilityEntries(ctx, timeout, hs...)
 		}),
 	}
 	change.Flags().DurationVar(&timeout, "timeout", 0, "new visibility timeout from now (required)")
@@ -261,8 +231,8 @@ long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 		Short: "Make received messages visible again at once (a negative acknowledgement)",
 		Example: `  ddbq visibility release -t queues -q orders -c acme "$HANDLE"
   ddbq receive -q orders -c acme | ddbq visibility release -q orders -c acme`,
-		RunE: a.onHandles("release", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]string, error) {
-			return q.ReleaseMessages(ctx, hs...)
+		RunE: a.onHandles("release", func(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, hs []string) ([]dynamodbqueue.EntryResult, error) {
+			return q.ReleaseEntries(ctx, hs...)
 		}),
 	}
 	cmd.AddCommand(change, release)
@@ -271,7 +241,7 @@ long work or shorten it. Handles as arguments or on stdin, as for delete.`,
 
 // onHandles is the body of the commands that act on receipt handles (delete, visibility
 // change, release): read the handles, apply op, report the handles that failed.
-func (a *app) onHandles(name string, op func(context.Context, *dynamodbqueue.DynamoDBQueue, []string) ([]string, error)) func(*cobra.Command, []string) error {
+func (a *app) onHandles(name string, op func(context.Context, *dynamodbqueue.DynamoDBQueue, []string) ([]dynamodbqueue.EntryResult, error)) func(*cobra.Command, []string) error {
 	return a.run(func(cmd *cobra.Command, args []string) error {
 		hs, err := a.handlesFrom(args)
 		if err != nil {
@@ -281,7 +251,7 @@ func (a *app) onHandles(name string, op func(context.Context, *dynamodbqueue.Dyn
 		if err != nil {
 			return err
 		}
-		failed, err := op(cmd.Context(), q, hs)
-		return a.handleFailures(name, hs, failed, err, false)
+		res, err := op(cmd.Context(), q, hs)
+		return a.handleFailures(name, res, err, false)
 	})
 }

@@ -41,28 +41,15 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// printMessages writes messages as JSON lines (with --json, or when jsonAlways) or as a
-// table of ID, sent time, receive count and body.
-func (a *app) printMessages(msgs []events.SQSMessage, jsonAlways bool) error {
-	if a.g.json || jsonAlways {
-		for _, m := range msgs {
-			if err := a.printJSON(m); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(msgs) == 0 {
-		a.printf("no messages\n")
-		return nil
-	}
-	tw := newTable(a.stdout)
-	fmt.Fprintln(tw, "MESSAGE ID\tSENT\tRECEIVES\tGROUP\tBODY")
+// printMessages writes received messages as JSON lines, whatever --json says: 'ddbq delete'
+// reads them back.
+func (a *app) printMessages(msgs []events.SQSMessage) error {
 	for _, m := range msgs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.MessageId, sentTime(m), dash(m.Attributes[dynamodbqueue.AttributeApproximateReceiveCount]),
-			dash(m.Attributes[dynamodbqueue.AttributeMessageGroupID]), abbreviate(m.Body, 60))
+		if err := a.printJSON(m); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 // sentTime formats the SentTimestamp attribute (epoch milliseconds) as UTC time.

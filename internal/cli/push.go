@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
-	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
 
 // pushChunk is how many messages one PushWithOptions call gets; the progress bar moves on
@@ -159,7 +159,11 @@ func (a *app) push(cmd *cobra.Command, args []string, f *pushFlags) error {
 			m.MessageAttributes[name] = v
 		}
 		// Check everything before writing anything, as one library call would.
-		if err := message.Validate(m, message.DefaultMaxSize); err != nil {
+		// ValidateMessage works on its argument's maps (it strips DelaySeconds, adds SentTimestamp):
+		// give it copies.
+		c := *m
+		c.Attributes, c.MessageAttributes = maps.Clone(m.Attributes), maps.Clone(m.MessageAttributes)
+		if err := dynamodbqueue.ValidateMessage(c); err != nil {
 			return fmt.Errorf("message %d: %w", i+1, err)
 		}
 	}

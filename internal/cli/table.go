@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 
 	"github.com/spf13/cobra"
 )
@@ -140,16 +139,10 @@ registry, not by scanning messages), sorted by queue and client.`,
 			if err != nil {
 				return err
 			}
-			pairs, err := q.List(cmd.Context())
+			pairs, err := q.Inspector().Pairs(cmd.Context())
 			if err != nil {
 				return err
 			}
-			sort.Slice(pairs, func(i, j int) bool {
-				if pairs[i].QueueName != pairs[j].QueueName {
-					return pairs[i].QueueName < pairs[j].QueueName
-				}
-				return pairs[i].ClientID < pairs[j].ClientID
-			})
 			if a.g.json {
 				for _, p := range pairs {
 					if err := a.printJSON(map[string]string{"queue": p.QueueName, "client": p.ClientID}); err != nil {
