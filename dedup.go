@@ -32,6 +32,10 @@ import (
 //     message delivered is always the one reported as the original.
 //   - The record is marked done only while it is still this message's record: a purge in
 //     between deletes it for good instead of having it recreated without a window end.
+//   - A push whose step fails after the claim repeats the completion once (each step
+//     recognises its own earlier success), so a lost response does not leave a grouped message
+//     stored but not offered. If it fails again, the record stays pending and the next push of
+//     the ID completes the write.
 //
 // One window remains: a first writer stalled between its record and its message write for
 // longer than another push takes to complete that write and a consumer takes to receive and
