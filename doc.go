@@ -84,10 +84,27 @@
 // random token, so a write that the SDK retries after DynamoDB already applied it is
 // recognised as the caller's own success.
 //
+// # Results per entry
+//
+// [DynamoDBQueue.SendMessages], [DynamoDBQueue.DeleteEntries],
+// [DynamoDBQueue.ChangeVisibilityEntries] and [DynamoDBQueue.ReleaseEntries] return one result
+// per input entry, aligned with the input ([SendResult], [EntryResult]): the message ID,
+// whether it was a duplicate, and the error with its cause. Their error is nil when every
+// entry succeeded, a [*PartialError] when some failed, and any other error when the call failed
+// as a whole. PushMessages, PushWithOptions, DeleteMessages, ChangeVisibility and
+// ReleaseMessages are thin wrappers over them.
+//
 // # Errors
 //
 // Errors wrap sentinel values ([ErrInvalidName], [ErrInvalidMessage], [ErrInvalidArgument],
 // [ErrInvalidReceiptHandle], [ErrStaleReceiptHandle], [ErrTableNotFound], ...) and the SDK's
 // typed errors, so callers use [errors.Is] and [errors.As]. Invalid input is rejected before
-// anything is sent.
+// anything is sent. Typed errors carry the details: [*TableNotFoundError],
+// [*InvalidArgumentError], [*InvalidReceiptHandleError], [*MessageTooLargeError]; each matches
+// its sentinel with errors.Is.
+//
+// [Classify] sorts any error into an [ErrorClass]; [IsSenderFault] (the caller's fault: fix
+// the request) and [Retryable] (throttling, server errors, network failures, timeouts: the same
+// request may succeed later) ask its two questions, and are never both true. The consumer
+// package and the ddbq tool decide with them.
 package dynamodbqueue

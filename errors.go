@@ -136,9 +136,6 @@ func isAccessDenied(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException"
 }
 
-// invalidArg is argError without the name; prefer argError.
-func invalidArg(format string, args ...any) error { return argError("", format, args...) }
-
 // argError returns an *InvalidArgumentError for the argument name; format and args give the
 // value and what is allowed, and may wrap a more specific error with %w.
 func argError(name, format string, args ...any) error {

@@ -67,7 +67,7 @@ func ParseMessageState(s string) (MessageState, error) {
 			return MessageState(i), nil
 		}
 	}
-	return 0, invalidArg("message state %q, must be one of any, visible, in-flight, delayed, dead-lettered", s)
+	return 0, argError("state", "message state %q, must be one of any, visible, in-flight, delayed, dead-lettered", s)
 }
 
 // MarshalText writes the state's name, so JSON shows "in-flight" rather than 2.

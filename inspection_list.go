@@ -62,13 +62,13 @@ func (ins *Inspector) ListMessages(ctx context.Context, opts ListOptions) (Messa
 		return MessagePage{}, err
 	}
 	if opts.State < StateAny || opts.State > StateDeadLettered {
-		return MessagePage{}, invalidArg("message state %d", int(opts.State))
+		return MessagePage{}, argError("State", "message state %d", int(opts.State))
 	}
 	if opts.Limit == 0 {
 		opts.Limit = 100
 	}
 	if opts.Limit < 1 || opts.Limit > MaxListMessages {
-		return MessagePage{}, invalidArg("limit %d, must be 1..%d", opts.Limit, MaxListMessages)
+		return MessagePage{}, argError("Limit", "limit %d, must be 1..%d", opts.Limit, MaxListMessages)
 	}
 	ls := s
 	if opts.State == StateDeadLettered {

@@ -75,7 +75,7 @@ func (ins *Inspector) find(ctx context.Context, messageID string) (*settings, re
 		return nil, record{}, false, err
 	}
 	if messageID == "" || len(messageID) > maxMessageIDLen {
-		return nil, record{}, false, invalidArg("message ID %q, must be 1..%d characters", messageID, maxMessageIDLen)
+		return nil, record{}, false, argError("messageID", "message ID %q, must be 1..%d characters", messageID, maxMessageIDLen)
 	}
 	q.syncClock(ctx, s)
 	pairs := []*settings{s}

@@ -7,6 +7,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,8 @@ const (
 	// ExitUsage: the command line or the input was invalid (unknown flag, bad duration,
 	// invalid name, malformed message or receipt handle, missing --yes, ...).
 	ExitUsage = 2
-	// ExitNotFound: the table does not exist, or the local dynalite is not running.
+	// ExitNotFound: the table (or the message asked for by ID) does not exist, or the local
+	// dynalite is not running.
 	ExitNotFound = 3
 	// ExitPartial: some messages or receipt handles failed while others succeeded, or some
 	// handles were stale.
@@ -132,21 +134,6 @@ type commandError struct{ err error }
 func (e *commandError) Error() string { return e.err.Error() }
 func (e *commandError) Unwrap() error { return e.err }
 
-// usageSentinels are the library errors caused by bad input rather than by DynamoDB.
-var usageSentinels = []error{
-	dynamodbqueue.ErrInvalidArgument,
-	dynamodbqueue.ErrInvalidName,
-	dynamodbqueue.ErrInvalidGroup,
-	dynamodbqueue.ErrInvalidMessage,
-	dynamodbqueue.ErrMessageTooLarge,
-	dynamodbqueue.ErrInvalidReceiptHandle,
-	dynamodbqueue.ErrForeignReceiptHandle,
-	dynamodbqueue.ErrTableNotSet,
-	dynamodbqueue.ErrQueueNameNotSet,
-	dynamodbqueue.ErrClientIDNotSet,
-	dynamodbqueue.ErrNoDeadLetterQueue,
-}
-
 // describe returns the exit code, the message and the hint to print for err.
 func (a *app) describe(err error) (code int, msg, hint string) {
 	var ce *commandError
@@ -168,11 +155,13 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 			msg = ""
 		}
 	}
+	class := dynamodbqueue.Classify(err)
+	var notFound *dynamodbqueue.TableNotFoundError
 	switch {
-	case errors.Is(err, context.Canceled):
+	case class == dynamodbqueue.ClassCanceled:
 		return ExitInterrupted, "interrupted", ""
-	case errors.Is(err, dynamodbqueue.ErrTableNotFound):
-		table := a.tableOf(err)
+	case errors.As(err, &notFound):
+		table := cmp.Or(notFound.Table, a.g.table)
 		msg = fmt.Sprintf("table %q not found", table)
 		if a.g.verbose {
 			msg += ": " + err.Error()
@@ -196,13 +185,13 @@ func (a *app) describe(err error) (code int, msg, hint string) {
 	case errors.Is(err, dynamodbqueue.ErrNoDeadLetterQueue):
 		hint = "name the dead-letter queue with --dlq-queue (default <queue>-dlq)"
 	}
-	if code != 0 {
+	switch {
+	case code != 0:
 		return code, msg, hint
-	}
-	for _, s := range usageSentinels {
-		if errors.Is(err, s) {
-			return ExitUsage, msg, hint
-		}
+	case class == dynamodbqueue.ClassInvalid: // bad input rather than a DynamoDB failure
+		return ExitUsage, msg, hint
+	case class == dynamodbqueue.ClassNotFound:
+		return ExitNotFound, msg, hint
 	}
 	if strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "no EC2 IMDS role found") {
 		return ExitError, msg, "no AWS credentials: use --profile/" + EnvProfile + " or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,\n" +
@@ -225,18 +214,6 @@ func (a *app) clean(msg string) string {
 		return msg
 	}
 	return strings.ReplaceAll(msg, "dynamodbqueue: ", "")
-}
-
-// tableOf returns the table named in a table-not-found error, or the configured table.
-func (a *app) tableOf(err error) string {
-	// wrapAPI formats `...: table not found: "NAME": ...`.
-	s := err.Error()
-	if _, rest, ok := strings.Cut(s, "table not found: \""); ok {
-		if name, _, ok := strings.Cut(rest, "\""); ok {
-			return name
-		}
-	}
-	return a.g.table
 }
 
 // newLogger returns the logger for the library: warnings (without timestamps, so output
