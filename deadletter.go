@@ -155,7 +155,7 @@ const redriveClaim = 5 * time.Minute
 // count 0, visible at once, and back in its message group if it had one. Messages a consumer
 // of the dead-letter queue holds right now are left alone.
 func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved int, err error) {
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return 0, err
 	}

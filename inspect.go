@@ -37,7 +37,7 @@ func (s Stats) Total() int { return s.Visible + s.InFlight + s.Delayed }
 // (visible, in flight or delayed), excluding expired ones. It reads every message item's key
 // attributes, page by page, so it costs in proportion to the queue's size.
 func (q *DynamoDBQueue) Count(ctx context.Context) (int, error) {
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return 0, err
 	}
@@ -74,7 +74,7 @@ func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
 
 // Stats counts this pair's messages by state, and its dead letters.
 func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return Stats{}, err
 	}
@@ -126,7 +126,7 @@ func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attr
 // next message is shown. Like Count and Stats it only reads, so it works with read-only
 // permissions.
 func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage, error) {
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func (q *DynamoDBQueue) List(ctx context.Context) ([]QueueAndClientID, error) {
 // Purge deletes every message of this (queue, client), in every state, with its groups and
 // deduplication records. Messages pushed while it runs may survive.
 func (q *DynamoDBQueue) Purge(ctx context.Context) error {
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return err
 	}

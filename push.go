@@ -113,7 +113,7 @@ func (q *DynamoDBQueue) PushWithOptions(ctx context.Context, opts PushOptions, m
 // message is invalid nothing is written: err joins the problems, the invalid messages' results
 // carry their error, the others ErrNotAttempted.
 func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs ...events.SQSMessage) ([]SendResult, error) {
-	s := q.snapshot()
+	s := q.pushSettings(ctx, msgs)
 	fail := func(err error) ([]SendResult, error) {
 		res := make([]SendResult, len(msgs))
 		for i := range res {
@@ -351,10 +351,10 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 // shard, whatever the shard count, so raising it never splits a group; other messages take
 // turns over the shards.
 func (s *settings) placement(group string) int {
-	if group != "" || s.shards == 1 {
+	if group != "" || s.writeShards() == 1 {
 		return keys.HomeShard
 	}
-	return int(roundRobin.Add(1) % uint64(s.shards))
+	return int(roundRobin.Add(1) % uint64(s.writeShards()))
 }
 
 // writeBatched stores messages with batch writes: first the chunks of large bodies, then the

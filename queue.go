@@ -13,7 +13,6 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
-	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
 )
 
 // Defaults for settings left at zero.
@@ -87,6 +86,20 @@ type settings struct {
 	logger            *slog.Logger
 	pollMin, pollMax  time.Duration
 	expiredMargin     time.Duration // see UseExpiredDeletionMargin
+	receiveWait       time.Duration // ReceiveMessages' wait when the call sets none
+
+	// explicit marks the settings a Use* setter set on this handle: they win over the stored
+	// definition (definition_cache.go). The others come from it, or from these defaults.
+	explicit explicitSet
+	// pushShards is the shard count producers spread over; shards is then the count to read,
+	// which also covers the shards a lowered count gave up (QueueDefinition.MaxShards). 0: the
+	// same as shards.
+	pushShards int
+	// rejected holds the Use* calls that were given an invalid value (settings_use.go); every
+	// operation fails with them until the setter is called again with a valid value.
+	rejected []rejectedUse
+	// defErr is why the stored definition could not be read; operations fail with it.
+	defErr error
 }
 
 // core is what every copy of a queue shares: the client, the clock, the sequencer, the
@@ -101,6 +114,8 @@ type core struct {
 	shardHint  sync.Map      // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
 	spread     atomic.Int32  // contention with consumers elsewhere (see adaptSpread)
 	claiming   sync.Map      // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
+	base       *settings     // the settings of a new handle (client.go)
+	defs       defCache      // queue definitions read recently (definition_cache.go)
 }
 
 // DynamoDBQueue is a message queue on one DynamoDB table, addressed by (queue name, client ID).
@@ -113,36 +128,28 @@ type DynamoDBQueue struct {
 }
 
 // NewDynamoDBQueue returns a queue that talks to DynamoDB with cfg. defaultTTL is the retention
-// of pushed messages when PushMessages is given 0; 0 here means DefaultTTL (14 days). ctx is
-// accepted for symmetry with the AWS constructors; nothing is sent until the first operation.
+// of pushed messages when PushMessages is given 0 and no queue definition sets one; 0 here
+// means DefaultTTL (14 days). ctx is accepted for symmetry with the AWS constructors; nothing is
+// sent until the first operation.
 func NewDynamoDBQueue(ctx context.Context, cfg aws.Config, defaultTTL time.Duration) *DynamoDBQueue {
 	_ = ctx
 	return NewFromClient(dynamodb.NewFromConfig(cfg), defaultTTL)
 }
 
 // NewFromClient returns a queue that uses api: a *dynamodb.Client, or any wrapper around one
-// (instrumentation, custom retryers, a local endpoint). defaultTTL as in NewDynamoDBQueue.
+// (instrumentation, custom retryers, a local endpoint). defaultTTL as in NewDynamoDBQueue. It
+// is New with Options{API: api, DefaultTTL: defaultTTL} and the defaults otherwise, then a
+// handle with no table, queue or client yet (set them with UseTable, UseQueueName and
+// UseClientID); the clock's warnings go to this handle's logger (UseLogger).
 func NewFromClient(api API, defaultTTL time.Duration) *DynamoDBQueue {
-	if defaultTTL <= 0 {
-		defaultTTL = DefaultTTL
-	}
-	q := &DynamoDBQueue{}
-	clk := newClockState(func() *slog.Logger { return q.snapshot().logger })
-	q.core = &core{api: &clockedAPI{API: api, clock: clk}, callerAPI: api, clock: clk}
-	q.core.spread.Store(1)
-	q.core.seq = keys.NewSequencer(func() time.Time { return q.core.now() })
-	q.cur.Store(&settings{
-		order:             FIFO,
-		visibilityTimeout: DefaultVisibilityTimeout,
-		ttl:               defaultTTL,
-		shards:            1,
-		maxMessageSize:    message.DefaultMaxSize,
-		signer:            handle.NewSigner(nil),
-		logger:            slog.Default(),
-		pollMin:           5 * time.Millisecond,
-		pollMax:           50 * time.Millisecond,
-		expiredMargin:     DefaultExpiredDeletionMargin,
-	})
+	var q *DynamoDBQueue
+	c := newClient(Options{
+		API:                 api,
+		DefaultTTL:          max(defaultTTL, 0),
+		LongPollInterval:    DefaultLongPollInterval,
+		LongPollMaxInterval: DefaultLongPollMaxInterval,
+	}, func() *slog.Logger { return q.snapshot().logger })
+	q = c.handle()
 	return q
 }
 
@@ -175,26 +182,34 @@ func (q *DynamoDBQueue) update(fn func(*settings)) *DynamoDBQueue {
 	}
 }
 
-// UseTable sets the DynamoDB table. The name is checked when an operation runs.
+// UseTable sets the DynamoDB table. An invalid name is rejected at once (see Err); "" unsets it.
 func (q *DynamoDBQueue) UseTable(table string) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.table = table })
+	var err error
+	if table != "" {
+		err = validateTableName(table)
+	}
+	return q.use("UseTable", err, 0, func(s *settings) { s.table = table })
 }
 
-// UseQueueName sets the queue name: 1..80 characters of A-Z a-z 0-9 _ . -, checked when an
-// operation runs.
+// UseQueueName sets the queue name: 1..80 characters of A-Z a-z 0-9 _ . -; an invalid name is
+// rejected at once (see Err); "" unsets it.
 func (q *DynamoDBQueue) UseQueueName(name string) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.queue = name })
+	return q.use("UseQueueName", checkOptionalName("queue name", name), 0, func(s *settings) { s.queue = name })
 }
 
 // UseClientID sets the client ID (the tenant): same rules as the queue name. Each (queue name,
 // client ID) pair is its own queue.
 func (q *DynamoDBQueue) UseClientID(id string) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.client = id })
+	return q.use("UseClientID", checkOptionalName("client ID", id), 0, func(s *settings) { s.client = id })
 }
 
 // UseOrder sets the order of delivery; it applies from the next poll.
 func (q *DynamoDBQueue) UseOrder(o Order) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.order = o })
+	var err error
+	if o != FIFO && o != LIFO {
+		err = argError("UseOrder", "order %d, must be FIFO or LIFO", int(o))
+	}
+	return q.use("UseOrder", err, 0, func(s *settings) { s.order = o })
 }
 
 // UseFIFO delivers the oldest visible messages first (the default).
@@ -204,57 +219,101 @@ func (q *DynamoDBQueue) UseFIFO() *DynamoDBQueue { return q.UseOrder(FIFO) }
 func (q *DynamoDBQueue) UseLIFO() *DynamoDBQueue { return q.UseOrder(LIFO) }
 
 // UseVisibilityTimeout sets the visibility timeout that ReceiveMessages uses when the call sets
-// none. Values outside 0..MaxVisibilityTimeout make the next receive fail with ErrInvalidArgument.
+// none, over the queue definition's. Values outside 0..MaxVisibilityTimeout are rejected at once
+// (see Err).
 func (q *DynamoDBQueue) UseVisibilityTimeout(d time.Duration) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.visibilityTimeout = d })
+	err := checkRange("UseVisibilityTimeout", d, 0, MaxVisibilityTimeout)
+	return q.use("UseVisibilityTimeout", err, useVisibility, func(s *settings) { s.visibilityTimeout = d })
 }
 
-// UseTTL sets the retention of messages pushed with ttl 0. 0 restores DefaultTTL.
+// UseTTL sets the retention of messages pushed with ttl 0, over the queue definition's.
+// 0 goes back to the definition's retention (DefaultTTL for a queue without one); a negative
+// value or one above MaxTTL is rejected at once (see Err).
 func (q *DynamoDBQueue) UseTTL(ttl time.Duration) *DynamoDBQueue {
-	if ttl <= 0 {
-		ttl = DefaultTTL
+	err := checkRange("UseTTL", ttl, 0, MaxTTL)
+	if ttl == 0 && err == nil {
+		return q.use("UseTTL", nil, 0, func(s *settings) { s.ttl, s.explicit = q.core.base.ttl, s.explicit&^useTTL })
 	}
-	return q.update(func(s *settings) { s.ttl = ttl })
+	return q.use("UseTTL", err, useTTL, func(s *settings) { s.ttl = ttl })
 }
 
-// UseDelay sets the queue's delivery delay: pushed messages stay invisible this long
-// (0..MaxDelay). A per-message delay (PushOptions.Delay, or the DelaySeconds attribute)
-// takes precedence.
+// UseDelay sets the queue's delivery delay, over the queue definition's: pushed messages stay
+// invisible this long (0..MaxDelay; other values are rejected at once, see Err). A
+// per-message delay (PushOptions.Delay, or the DelaySeconds attribute) takes precedence.
 func (q *DynamoDBQueue) UseDelay(d time.Duration) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.delay = d })
+	return q.use("UseDelay", checkRange("UseDelay", d, 0, MaxDelay), useDelay, func(s *settings) { s.delay = d })
 }
 
-// UseShards spreads the (queue, client) pair over n partition keys (1..MaxShards) so it can
-// go past the throughput of one DynamoDB partition. Producers spread messages outside groups
-// over the shards; message groups and deduplication records stay on shard 0 whatever n is, so
-// changing n never splits a group or forgets a deduplication ID. Consumers visit shards starting
-// at a random one. Order then holds per shard and per group. Raise n freely; before lowering it,
-// drain the shards that go away (they are no longer polled).
+// UseReceiveWaitTime sets the long-poll wait of ReceiveMessages calls whose WaitTime is 0, over
+// the queue definition's (0..MaxWaitTime; other values are rejected at once, see Err).
+func (q *DynamoDBQueue) UseReceiveWaitTime(d time.Duration) *DynamoDBQueue {
+	err := checkRange("UseReceiveWaitTime", d, 0, MaxWaitTime)
+	return q.use("UseReceiveWaitTime", err, useWait, func(s *settings) { s.receiveWait = d })
+}
+
+// UseShards spreads the (queue, client) pair over n partition keys (1..MaxShards; other values
+// are rejected at once, see Err) so it can go past the throughput of one DynamoDB partition,
+// over the queue definition's count. Producers spread messages outside groups over the shards;
+// message groups and deduplication records stay on shard 0 whatever n is, so changing n never
+// splits a group or forgets a deduplication ID. Consumers visit shards starting at a random
+// one, and also drain the shards above n that the definition ever had (QueueDefinition.MaxShards).
+// Order then holds per shard and per group. To change the count for every process, use
+// UpdateQueue: with a per-handle count, before lowering it drain the shards that go away.
 func (q *DynamoDBQueue) UseShards(n int) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.shards = n })
+	var err error
+	if n < 1 || n > MaxShards {
+		err = argError("UseShards", "shard count %d, must be 1..%d", n, MaxShards)
+	}
+	return q.use("UseShards", err, useShards, func(s *settings) { s.shards, s.pushShards = n, 0 })
 }
 
 // UseMaxMessageSize sets the largest body plus attributes accepted by a push, in bytes
-// (default 1 MiB, SQS's limit; bodies above 350 KB are stored over several items).
+// (default 1 MiB, SQS's limit; bodies above 350 KB are stored over several items), over the
+// queue definition's. Values outside 1..2 MiB are rejected at once (see Err).
 func (q *DynamoDBQueue) UseMaxMessageSize(n int) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.maxMessageSize = n })
+	var err error
+	if n < 1 || n > maxStoredMessage {
+		err = argError("UseMaxMessageSize", "max message size %d, must be 1..%d", n, maxStoredMessage)
+	}
+	return q.use("UseMaxMessageSize", err, useMaxSize, func(s *settings) { s.maxMessageSize = n })
 }
 
 // UseDeadLetterQueue routes messages received more than cfg.MaxReceiveCount times to a
-// dead-letter queue. A nil cfg turns dead-lettering off.
+// dead-letter queue, over the queue definition's redrive policy. A nil cfg turns
+// dead-lettering off for this handle. An invalid cfg is rejected at once (see Err).
 func (q *DynamoDBQueue) UseDeadLetterQueue(cfg *DeadLetterConfig) *DynamoDBQueue {
 	var c *DeadLetterConfig
+	var err error
 	if cfg != nil {
 		cp := *cfg
 		c = &cp
+		err = c.validate()
 	}
-	return q.update(func(s *settings) { s.dlq = c })
+	return q.use("UseDeadLetterQueue", err, useDLQ, func(s *settings) { s.dlq = c })
+}
+
+// validate checks what a dead-letter configuration says on its own; that it does not name the
+// queue itself is checked when an operation knows the queue.
+func (d *DeadLetterConfig) validate() error {
+	if d.MaxReceiveCount < 1 || d.MaxReceiveCount > 1000 {
+		return argError("MaxReceiveCount", "dead-letter MaxReceiveCount %d, must be 1..1000", d.MaxReceiveCount)
+	}
+	if d.Table != "" {
+		if err := validateTableName(d.Table); err != nil {
+			return err
+		}
+	}
+	if err := checkOptionalName("dead-letter queue name", d.QueueName); err != nil {
+		return err
+	}
+	return checkOptionalName("dead-letter client ID", d.ClientID)
 }
 
 // UseContentBasedDeduplication makes pushes without a MessageDeduplicationId attribute use the
-// SHA-256 of the body as their deduplication ID, as an SQS FIFO queue with that option does.
+// SHA-256 of the body as their deduplication ID, as an SQS FIFO queue with that option does;
+// it overrides the queue definition's setting.
 func (q *DynamoDBQueue) UseContentBasedDeduplication(on bool) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.contentDedup = on })
+	return q.use("UseContentBasedDeduplication", nil, useContentDedup, func(s *settings) { s.contentDedup = on })
 }
 
 // UseSigningKey sets the key of the receipt-handle integrity check. Every process that deletes
@@ -262,19 +321,20 @@ func (q *DynamoDBQueue) UseContentBasedDeduplication(on bool) *DynamoDBQueue {
 // checksum; either way a handle only works with the secret claim token inside it.
 func (q *DynamoDBQueue) UseSigningKey(key []byte) *DynamoDBQueue {
 	signer := handle.NewSigner(key)
-	return q.update(func(s *settings) { s.signer = signer })
+	return q.use("UseSigningKey", nil, 0, func(s *settings) { s.signer = signer })
 }
 
 // UseLogger sets the logger for events worth knowing about: warnings (TTL could not be
-// enabled, a message moved to the dead-letter queue) and debug detail (lost races, retries).
-// The default is slog.Default(); nil silences logging. A consumer.Consumer built on the queue
-// logs here too, unless its Options.Logger names another logger, which then replaces this
-// one for the queues the consumer works with: one setting covers both.
+// enabled, a message moved to the dead-letter queue, a rejected Use* value) and debug detail
+// (lost races, retries). The default is slog.Default(); nil silences logging. A
+// consumer.Consumer built on the queue logs here too, unless its Options.Logger names another
+// logger, which then replaces this one for the queues the consumer works with: one setting
+// covers both.
 func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return q.update(func(s *settings) { s.logger = l })
+	return q.use("UseLogger", nil, 0, func(s *settings) { s.logger = l })
 }
 
 // UseLongPollInterval bounds how often a long poll asks DynamoDB again while the queue is
@@ -282,9 +342,9 @@ func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
 // pushes from other processes are seen within limit. Defaults: 5 ms and 50 ms. The limit
 // trades latency for cost: an idle consumer sends up to 1/limit queries per second per shard
 // (20 at 50 ms, each billed 0.5 read units), and sees another process's push after limit/2 on
-// average.
+// average. Values without 0 < first <= limit <= MaxWaitTime are rejected at once (see Err).
 func (q *DynamoDBQueue) UseLongPollInterval(first, limit time.Duration) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.pollMin, s.pollMax = first, limit })
+	return q.use("UseLongPollInterval", checkLongPoll(first, limit), 0, func(s *settings) { s.pollMin, s.pollMax = first, limit })
 }
 
 // UseExpiredDeletionMargin sets how long past its TTL a message must be before this process
@@ -293,10 +353,14 @@ func (q *DynamoDBQueue) UseLongPollInterval(first, limit time.Duration) *DynamoD
 // error smaller than d (one this process could not correct, see ClockOffset) can never delete a
 // message that is still live. Until then it is stepped over (a group's next message is offered
 // behind it). DynamoDB's own TTL sweeper deletes expired items by its own clock whatever d is.
-// 0 deletes as soon as this process's clock says a message has expired. A negative d makes the
-// next operation fail with ErrInvalidArgument.
+// 0 deletes as soon as this process's clock says a message has expired. A negative d is
+// rejected at once (see Err): operations fail with ErrInvalidArgument until a valid call.
 func (q *DynamoDBQueue) UseExpiredDeletionMargin(d time.Duration) *DynamoDBQueue {
-	return q.update(func(s *settings) { s.expiredMargin = d })
+	var err error
+	if d < 0 {
+		err = argError("UseExpiredDeletionMargin", "expired deletion margin %v, must not be negative", d)
+	}
+	return q.use("UseExpiredDeletionMargin", err, 0, func(s *settings) { s.expiredMargin = d })
 }
 
 // ExpiredDeletionMargin returns the margin set with UseExpiredDeletionMargin.
@@ -323,7 +387,8 @@ func (q *DynamoDBQueue) TTL() time.Duration { return q.snapshot().ttl }
 // Delay returns the queue's delivery delay.
 func (q *DynamoDBQueue) Delay() time.Duration { return q.snapshot().delay }
 
-// Shards returns the shard count.
+// Shards returns the shard count set on this handle (UseShards; 1 unless set). The count a
+// queue definition stores is in its QueueDefinition.
 func (q *DynamoDBQueue) Shards() int { return q.snapshot().shards }
 
 // Logger returns the logger set with UseLogger (slog.Default() unless set).
@@ -349,6 +414,9 @@ func (q *DynamoDBQueue) API() API { return q.core.callerAPI }
 
 // checkTable validates the settings that table-level operations need.
 func (s *settings) checkTable() error {
+	if err := s.useErr(); err != nil {
+		return err
+	}
 	if s.table == "" {
 		return ErrTableNotSet
 	}
@@ -371,6 +439,9 @@ func (s *settings) checkQueue() error {
 	}
 	if err := keys.ValidateName("client ID", s.client); err != nil {
 		return err
+	}
+	if s.defErr != nil {
+		return s.defErr
 	}
 	if s.shards < 1 || s.shards > MaxShards {
 		return argError("UseShards", "shard count %d, must be 1..%d", s.shards, MaxShards)
@@ -425,6 +496,14 @@ func (s *settings) dlqTarget() (table, queue, client string) {
 		client = s.client
 	}
 	return table, queue, client
+}
+
+// writeShards is the number of shards producers spread messages over (see pushShards).
+func (s *settings) writeShards() int {
+	if s.pushShards > 0 {
+		return min(s.pushShards, s.shards)
+	}
+	return s.shards
 }
 
 // pk returns the partition key of a shard of the current pair.

@@ -60,12 +60,12 @@ type ReceiveOptions struct {
 // Each returned message carries a ReceiptHandle for DeleteMessages and ChangeVisibility, and
 // the SentTimestamp, ApproximateReceiveCount and ApproximateFirstReceiveTimestamp attributes.
 func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTimeout time.Duration, maxMessages int) ([]events.SQSMessage, error) {
-	return q.ReceiveMessages(ctx, ReceiveOptions{
+	return q.receive(ctx, ReceiveOptions{
 		MaxMessages:       maxMessages,
 		MinMessages:       maxMessages,
 		WaitTime:          timeout,
 		VisibilityTimeout: visibilityTimeout,
-	})
+	}, true)
 }
 
 // ReceiveMessages is the SQS-style receive with long polling: it returns as soon as it holds
@@ -78,8 +78,17 @@ func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTim
 // are the caller's to process or release. Otherwise the context's error is returned. When
 // another error stops the receive after some messages were claimed, those messages are
 // returned together with the error: process or release them, they are claimed.
+//
+// A WaitTime of 0 means the queue's receive wait time (QueueAttributes.ReceiveWaitTime or
+// UseReceiveWaitTime; 0 unless set: one pass).
 func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions) ([]events.SQSMessage, error) {
-	s := q.snapshot()
+	return q.receive(ctx, opts, false)
+}
+
+// receive is ReceiveMessages; explicitWait says that opts.WaitTime is the caller's even when 0
+// (PollMessages' timeout), so the queue's receive wait time does not apply.
+func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explicitWait bool) ([]events.SQSMessage, error) {
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}
@@ -92,6 +101,9 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 	}
 	if opts.WaitTime < 0 || opts.WaitTime > MaxWaitTime {
 		return nil, argError("WaitTime", "wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
+	}
+	if opts.WaitTime == 0 && !explicitWait {
+		opts.WaitTime = s.receiveWait
 	}
 	vt := opts.VisibilityTimeout
 	if vt == 0 {
@@ -156,22 +168,30 @@ func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions
 }
 
 // receivePass makes one pass over the shards, starting at a random one so that consumers
-// spread out, and claims up to want messages.
+// spread out, and claims up to want messages. It reads every shard of s.shards: the ones
+// producers write to now (writeShards) and those above, which a lowered shard count gave up
+// and which still hold messages pushed before (QueueDefinition.MaxShards). Those are drained
+// in the same rotation, so they are not starved under load, and once found empty each is
+// skipped for the definition staleness bound (a producer that has not seen the lower count yet
+// may still write there within it).
 func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration) ([]events.SQSMessage, error) {
 	var got []events.SQSMessage
+	n, active := s.shards, s.writeShards()
 	start := 0
-	if s.shards > 1 {
-		start = rand.IntN(s.shards)
+	if n > 1 {
+		start = rand.IntN(n)
 	}
 	now := q.core.now()
-	// Skip shards found empty a moment ago, unless that would leave nothing to ask.
+	// Skip shards found empty a moment ago, unless that would leave no active shard to ask.
 	skipIdle := false
-	for i := 0; i < s.shards && !skipIdle; i++ {
+	for i := 0; i < active && !skipIdle; i++ {
 		skipIdle = !q.shardIdle(s.table, s.pk(i), now)
 	}
-	for i := 0; i < s.shards && len(got) < want; i++ {
-		pk := s.pk((start + i) % s.shards)
-		if s.shards > 1 && skipIdle && q.shardIdle(s.table, pk, now) {
+	for i := 0; i < n && len(got) < want; i++ {
+		shard := (start + i) % n
+		pk := s.pk(shard)
+		drained := shard >= active
+		if (drained || (active > 1 && skipIdle)) && q.shardIdle(s.table, pk, now) {
 			continue
 		}
 		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
@@ -179,8 +199,12 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 		if err != nil {
 			return got, err
 		}
-		if s.shards > 1 && len(batch) == 0 {
-			q.core.shardHint.Store(s.table+"\x00"+pk, now.Add(s.pollMax))
+		if n > 1 && len(batch) == 0 {
+			idleFor := s.pollMax
+			if drained {
+				idleFor = max(idleFor, q.core.defs.staleness)
+			}
+			q.core.shardHint.Store(s.table+"\x00"+pk, now.Add(idleFor))
 		}
 	}
 	return got, nil
