@@ -43,6 +43,10 @@ type policyStatement struct {
 // is allowed for queries, with the same condition. With DeadLetterQueue set, the dead-letter
 // pair's prefix is allowed too, in its own table.
 //
+// A third statement lets the tenant read its queue's stored definition and client overrides
+// (GetItem and BatchGetItem on the partition "@def|<queue>", which every operation reads, see
+// CreateQueue) and nothing else's; writing definitions is left to administrators.
+//
 // The registry that List reads is deliberately not included: a tenant cannot see which other
 // tenants exist, and its pushes skip registration (logged at debug level). Table
 // administration (create, drop, purge-all) is not granted.
@@ -79,7 +83,7 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	doc := struct {
 		Version   string            `json:"Version"`
 		Statement []policyStatement `json:"Statement"`
-	}{Version: "2012-10-17", Statement: []policyStatement{tenant}}
+	}{Version: "2012-10-17", Statement: []policyStatement{tenant, definitionGrant(opts)}}
 	if dead != nil {
 		doc.Statement = append(doc.Statement, *dead)
 	}
@@ -88,6 +92,19 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 		return "", fmt.Errorf("dynamodbqueue: encode policy: %w", err)
 	}
 	return string(b), nil
+}
+
+// definitionGrant lets the tenant read its own queue's definition partition. The pattern is
+// the exact key (names cannot contain * or ?), since another queue's definition partition may
+// start with it.
+func definitionGrant(opts PolicyOptions) policyStatement {
+	return policyStatement{
+		Sid: "QueueDefinition", Effect: "Allow", Action: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+		Resource: []string{opts.TableARN},
+		Condition: map[string]any{
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{defPK(opts.QueueName)}},
+		},
+	}
 }
 
 // tableGrant returns the resources (table and ready index) and the LeadingKeys condition of a

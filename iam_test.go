@@ -48,6 +48,10 @@ func TestIAMPolicyCoversEveryRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A stored definition, which every tenant operation reads.
+			if _, err := admin.Client().CreateQueue(ctxT(t), "invoices", dynamodbqueue.QueueAttributes{}); err != nil {
+				t.Fatal(err)
+			}
 			api := newPolicedAPI(t, admin.API(), policy)
 			q := dynamodbqueue.NewFromClient(api, 0).UseTable(table).UseQueueName("invoices").UseClientID("acme").
 				UseDeadLetterQueue(dlq).UseShards(tc.shards).UseLogger(nil)
@@ -193,13 +197,15 @@ func checkCoverage(t *testing.T, reqs []policedRequest, dlqTable bool) {
 				seen["dead-letter body partition"] = true
 			case len(parts) == 4:
 				seen["body partition"] = true
+			case k == "@def|invoices":
+				seen["queue definition"] = true
 			}
 		}
 		table, _, _ := strings.Cut(strings.TrimPrefix(r.Resource, testARN("")), "/")
 		tables[table] = true
 	}
 	want := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
-		"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "index", "dead-letter partition", "dead-letter body partition", "body partition"}
+		"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "index", "dead-letter partition", "dead-letter body partition", "body partition", "queue definition"}
 	for _, w := range want {
 		if !seen[w] {
 			t.Errorf("the scenario made no allowed request of kind %q; seen %v", w, seen)
@@ -215,6 +221,7 @@ func checkCoverage(t *testing.T, reqs []policedRequest, dlqTable bool) {
 var foreignPrefixes = map[string][]string{
 	"invoices|acme|":     {"invoices|globex|", "invoices|acme2|", "invoices|acm|", "invoices2|acme|", "invoices-dlq|globex|", "xinvoices|acme|"},
 	"invoices-dlq|acme|": {"invoices-dlq|globex|", "invoices-dlq2|acme|", "invoices|globex|"},
+	"@def|invoices":      {"@def|invoices2", "@def|invoice", "@def|invoices-dlq", "@def|xinvoices", "@defs", "@registry"},
 }
 
 // checkForeignKeysDenied: each request the tenant was allowed is denied when one of its keys
@@ -355,6 +362,42 @@ func TestIAMPolicyDeadLetterOptions(t *testing.T) {
 		opts.TableARN, opts.DeadLetterQueue = tc.arn, &tc.dlq
 		if doc, err := dynamodbqueue.IAMPolicy(opts); !errors.Is(err, tc.want) {
 			t.Errorf("%s: IAMPolicy = %v, %v; want %v", tc.name, doc, err, tc.want)
+		}
+	}
+}
+
+// TestIAMPolicyDefinitionAccess: the tenant may read its own queue's definition partition
+// (definition and client overrides) and no other queue's, and may not write definitions.
+func TestIAMPolicyDefinitionAccess(t *testing.T) {
+	t.Parallel()
+	for _, readOnly := range []bool{false, true} {
+		doc, err := dynamodbqueue.IAMPolicy(dynamodbqueue.PolicyOptions{TableARN: testARN("queues"), QueueName: "invoices", ClientID: "acme", ReadOnly: readOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := iameval.Parse(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			action, pk string
+			want       bool
+		}{
+			{"dynamodb:GetItem", "@def|invoices", true},
+			{"dynamodb:BatchGetItem", "@def|invoices", true},
+			{"dynamodb:GetItem", "@def|invoices2", false},
+			{"dynamodb:BatchGetItem", "@def|orders", false},
+			{"dynamodb:GetItem", "@defs", false},
+			{"dynamodb:Query", "@def|invoices", false},
+			{"dynamodb:PutItem", "@def|invoices", false},
+			{"dynamodb:UpdateItem", "@def|invoices", false},
+			{"dynamodb:DeleteItem", "@def|invoices", false},
+			{"dynamodb:BatchWriteItem", "@def|invoices", false},
+		} {
+			got := p.Allowed(iameval.Request{Action: tc.action, Resource: testARN("queues"), LeadingKeys: []string{tc.pk}})
+			if got != tc.want {
+				t.Errorf("readOnly=%v: %s on %q allowed=%v, want %v", readOnly, tc.action, tc.pk, got, tc.want)
+			}
 		}
 	}
 }
