@@ -391,7 +391,7 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	h.rt.Logf("receive p%d pair%d %+v", p, pair, opts)
 	s := h.now(p)
 	msgs, err := proc.qs[pair].ReceiveMessages(h.ctx, opts)
-	e := h.now(p)
+	e, own := h.now(p), proc.clk.Now()
 	proc.api.set(nil)
 	h.wrote(p, opts.VisibilityTimeout)
 	if err != nil && !faulty() {
@@ -399,14 +399,14 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	}
 	returned := map[*refMsg]bool{}
 	for _, m := range msgs {
-		if r := h.ref.checkDelivery(pair, m.Body, m.MessageId, s, e); r != nil {
-			h.ref.claimed(r, m.ReceiptHandle, m.MessageId, e.Add(opts.VisibilityTimeout))
+		if r := h.ref.checkDelivery(pair, m.Body, m.MessageId, s, e, own); r != nil {
+			h.ref.claimed(r, m.ReceiptHandle, m.MessageId, own.Add(opts.VisibilityTimeout))
 			returned[r] = true
 			h.handles = append(h.handles, issuedHandle{m.ReceiptHandle, r})
 		}
 	}
 	if faulty() {
-		h.ref.receiveFailed(pair, returned, e.Add(opts.VisibilityTimeout))
+		h.ref.receiveFailed(pair, returned, own.Add(opts.VisibilityTimeout))
 	}
 	h.ref.mayDeadLetter(pair, returned)
 	h.check(rt)
@@ -471,7 +471,7 @@ func (h *modelHarness) changeVisibility(rt *rapid.T) {
 	faulty := h.procs[p].arm(drawFault(rt))
 	current := it.h == r.handle
 	h.rt.Logf("changeVisibility p%d %s to %v current=%v gone=%v", p, r.body, d, current, r.gone)
-	s := h.now(p)
+	s := h.procs[p].clk.Now() // claims are kept on the clock of the process that wrote them
 	var err error
 	if d == 0 {
 		_, err = h.procs[p].qs[r.pair].ReleaseMessages(h.ctx, it.h)
@@ -593,7 +593,7 @@ func (h *modelHarness) peek(rt *rapid.T) {
 	})
 	s := h.now(p)
 	msgs, err := proc.qs[pair].Peek(h.ctx, 5)
-	e := h.now(p)
+	own := proc.clk.Now()
 	proc.api.set(nil)
 	if err != nil || writes > 0 {
 		h.ref.violation("Peek of pair %d: error %v, %d writes attempted; a read must not write", pair, err, writes)
@@ -605,7 +605,7 @@ func (h *modelHarness) peek(rt *rapid.T) {
 			h.ref.violation("Peek of pair %d showed %q, not one of its messages", pair, m.Body)
 		case r.dup != nil || r.gone == isGone:
 			h.ref.violation("Peek showed %s, which is a reported duplicate or removed", m.Body)
-		case r.handle != "" && r.claimUntil.Add(-h.ref.loose()).After(e): // a peek claims nothing: skew may show it
+		case r.handle != "" && r.claimUntil.Add(-modelSlack).After(own):
 			h.ref.violation("Peek showed %s while a claim holds it", m.Body)
 		case r.expiresAt.Add(h.ref.loose()).Before(s):
 			h.ref.violation("Peek showed %s after its TTL ended", m.Body)
@@ -658,7 +658,7 @@ func (h *modelHarness) drain(rt *rapid.T) {
 			}
 			empty = 0
 			for _, m := range msgs {
-				if r := h.ref.checkDelivery(pair, m.Body, m.MessageId, s, e); r != nil {
+				if r := h.ref.checkDelivery(pair, m.Body, m.MessageId, s, e, e); r != nil { // clocks equal: own = e
 					h.ref.claimed(r, m.ReceiptHandle, m.MessageId, e.Add(time.Hour))
 					got[r] = true
 				}

@@ -42,7 +42,7 @@ type refMsg struct {
 	expiresAt          time.Time
 	gone               goneState
 	handle             string    // the receipt handle of its newest known claim
-	claimUntil         time.Time // that claim holds at least until then
+	claimUntil         time.Time // that claim holds at least until then, by the claimer's own clock
 	phantom            bool      // a failed receive may have claimed it with a token nobody knows
 	delivered          int
 	rc                 int  // deliveries since its push or redrive (a lower bound of its receive count)
@@ -184,9 +184,15 @@ func (m *refModel) resolveDup(a, o *refMsg) {
 	}
 }
 
-// checkDelivery checks one message a receive (by process proc, pair, clock readings s..e)
-// returned, before the model records the claim.
-func (m *refModel) checkDelivery(pair int, body, msgID string, s, e time.Time) *refMsg {
+// checkDelivery checks one message a receive (pair, reference-clock readings s..e, and own: e
+// on the receiving process's clock) returned, before the model records the claim.
+//
+// A claim is an instant the claimer wrote by its own clock, and a receiver compares it with its
+// own: with skewed clocks a receiver ahead by x takes a message whose claim has less than x left
+// (docs/RELIABILITY.md, "Clocks"). Claims are therefore kept and compared on the clocks of the
+// processes, exactly (within modelSlack), while TTLs and delays are compared in reference time,
+// widened by the skew.
+func (m *refModel) checkDelivery(pair int, body, msgID string, s, e, own time.Time) *refMsg {
 	r := m.byBody[body]
 	switch {
 	case r == nil:
@@ -203,8 +209,8 @@ func (m *refModel) checkDelivery(pair int, body, msgID string, s, e time.Time) *
 		m.violation("received %s after its TTL ended (%v ago)", body, s.Sub(r.expiresAt))
 	case e.Before(r.visibleAt.Add(-m.loose())):
 		m.violation("received %s %v before its delay ended", body, r.visibleAt.Sub(e))
-	case r.handle != "" && r.claimUntil.Add(-modelSlack).After(e):
-		m.violation("received %s again while a claim holds for %v more (delivered %d times before)", body, r.claimUntil.Sub(e), r.delivered)
+	case r.handle != "" && r.claimUntil.Add(-modelSlack).After(own):
+		m.violation("received %s again while a claim holds for %v more (delivered %d times before)", body, r.claimUntil.Sub(own), r.delivered)
 	case pair == modelDLQPair && r.rc >= modelMaxReceives:
 		m.violation("received %s a %dth time; MaxReceiveCount %d sends it to the dead-letter queue", body, r.rc+1, modelMaxReceives)
 	}
@@ -212,18 +218,18 @@ func (m *refModel) checkDelivery(pair int, body, msgID string, s, e time.Time) *
 		m.violation("received %s with MessageId %s, but its push reported %s", body, msgID, r.id)
 	}
 	if r.group != "" {
-		m.checkGroup(r, e)
+		m.checkGroup(r, e, own)
 	}
 	return r
 }
 
 // checkGroup checks one in flight per group and push order within the group.
-func (m *refModel) checkGroup(r *refMsg, e time.Time) {
+func (m *refModel) checkGroup(r *refMsg, e, own time.Time) {
 	for _, o := range m.msgs {
 		if o == r || o.pair != r.pair || o.group != r.group || o.dup != nil || o.gone != present || o.deadMaybe {
 			continue
 		}
-		if o.handle != "" && o.claimUntil.Add(-modelSlack).After(e) {
+		if o.handle != "" && o.claimUntil.Add(-modelSlack).After(own) {
 			m.violation("received %s of group %s while %s of that group is in flight", r.body, r.group, o.body)
 			continue
 		}
