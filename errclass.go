@@ -22,14 +22,16 @@ const (
 	ClassNone ErrorClass = iota
 	// ClassInvalid: the request or the queue's configuration is invalid: a bad argument,
 	// name, message, group or receipt handle, a missing setting, a table made for something
-	// else, or DynamoDB refusing the request as malformed (ValidationException). Sending the
-	// same request again fails the same way.
+	// else, a queue created again with other attributes, or DynamoDB refusing the request as
+	// malformed (ValidationException). Sending the same request again fails the same way.
 	ClassInvalid
-	// ClassNotFound: the table, or the message asked for by ID, does not exist.
+	// ClassNotFound: the table, the queue's definition, or the message asked for by ID does
+	// not exist.
 	ClassNotFound
 	// ClassConflict: the request's view is out of date: the receipt handle's claim is over
-	// (ErrStaleReceiptHandle), the message is held by a consumer (ErrMessageInFlight), or a
-	// conditional write found the item changed by someone else.
+	// (ErrStaleReceiptHandle), the message is held by a consumer (ErrMessageInFlight), the queue
+	// definition changed since it was read (ErrVersionConflict), or a conditional write found
+	// the item changed by someone else.
 	ClassConflict
 	// ClassDenied: the credentials are missing, invalid, or not allowed to do this.
 	ClassDenied
@@ -96,6 +98,9 @@ var sentinelClasses = []struct {
 	{ErrInvalidCursor, ClassInvalid},
 	{ErrMessageNotFound, ClassNotFound},
 	{ErrMessageInFlight, ClassConflict},
+	{ErrQueueDoesNotExist, ClassNotFound},
+	{ErrQueueAttributesMismatch, ClassInvalid},
+	{ErrVersionConflict, ClassConflict},
 	{ErrTTLNotEnabled, ClassInternal}, // the endpoint lacks the TTL API: not the caller's fault
 	{errUnprocessed, ClassTransient},  // DynamoDB kept leaving a batch unprocessed: throttled
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/faultproxy"
@@ -30,25 +31,28 @@ var sentinelClasses = map[string]struct {
 	err   error
 	class dynamodbqueue.ErrorClass
 }{
-	"ErrTableNotSet":          {dynamodbqueue.ErrTableNotSet, dynamodbqueue.ClassInvalid},
-	"ErrQueueNameNotSet":      {dynamodbqueue.ErrQueueNameNotSet, dynamodbqueue.ClassInvalid},
-	"ErrClientIDNotSet":       {dynamodbqueue.ErrClientIDNotSet, dynamodbqueue.ClassInvalid},
-	"ErrInvalidName":          {dynamodbqueue.ErrInvalidName, dynamodbqueue.ClassInvalid},
-	"ErrInvalidGroup":         {dynamodbqueue.ErrInvalidGroup, dynamodbqueue.ClassInvalid},
-	"ErrInvalidMessage":       {dynamodbqueue.ErrInvalidMessage, dynamodbqueue.ClassInvalid},
-	"ErrMessageTooLarge":      {dynamodbqueue.ErrMessageTooLarge, dynamodbqueue.ClassInvalid},
-	"ErrInvalidArgument":      {dynamodbqueue.ErrInvalidArgument, dynamodbqueue.ClassInvalid},
-	"ErrInvalidReceiptHandle": {dynamodbqueue.ErrInvalidReceiptHandle, dynamodbqueue.ClassInvalid},
-	"ErrForeignReceiptHandle": {dynamodbqueue.ErrForeignReceiptHandle, dynamodbqueue.ClassInvalid},
-	"ErrStaleReceiptHandle":   {dynamodbqueue.ErrStaleReceiptHandle, dynamodbqueue.ClassConflict},
-	"ErrTableNotFound":        {dynamodbqueue.ErrTableNotFound, dynamodbqueue.ClassNotFound},
-	"ErrTableSchemaMismatch":  {dynamodbqueue.ErrTableSchemaMismatch, dynamodbqueue.ClassInvalid},
-	"ErrTTLNotEnabled":        {dynamodbqueue.ErrTTLNotEnabled, dynamodbqueue.ClassInternal},
-	"ErrNoDeadLetterQueue":    {dynamodbqueue.ErrNoDeadLetterQueue, dynamodbqueue.ClassInvalid},
-	"ErrNotAttempted":         {dynamodbqueue.ErrNotAttempted, dynamodbqueue.ClassInvalid},
-	"ErrInvalidCursor":        {dynamodbqueue.ErrInvalidCursor, dynamodbqueue.ClassInvalid},
-	"ErrMessageNotFound":      {dynamodbqueue.ErrMessageNotFound, dynamodbqueue.ClassNotFound},
-	"ErrMessageInFlight":      {dynamodbqueue.ErrMessageInFlight, dynamodbqueue.ClassConflict},
+	"ErrTableNotSet":             {dynamodbqueue.ErrTableNotSet, dynamodbqueue.ClassInvalid},
+	"ErrQueueNameNotSet":         {dynamodbqueue.ErrQueueNameNotSet, dynamodbqueue.ClassInvalid},
+	"ErrClientIDNotSet":          {dynamodbqueue.ErrClientIDNotSet, dynamodbqueue.ClassInvalid},
+	"ErrInvalidName":             {dynamodbqueue.ErrInvalidName, dynamodbqueue.ClassInvalid},
+	"ErrInvalidGroup":            {dynamodbqueue.ErrInvalidGroup, dynamodbqueue.ClassInvalid},
+	"ErrInvalidMessage":          {dynamodbqueue.ErrInvalidMessage, dynamodbqueue.ClassInvalid},
+	"ErrMessageTooLarge":         {dynamodbqueue.ErrMessageTooLarge, dynamodbqueue.ClassInvalid},
+	"ErrInvalidArgument":         {dynamodbqueue.ErrInvalidArgument, dynamodbqueue.ClassInvalid},
+	"ErrInvalidReceiptHandle":    {dynamodbqueue.ErrInvalidReceiptHandle, dynamodbqueue.ClassInvalid},
+	"ErrForeignReceiptHandle":    {dynamodbqueue.ErrForeignReceiptHandle, dynamodbqueue.ClassInvalid},
+	"ErrStaleReceiptHandle":      {dynamodbqueue.ErrStaleReceiptHandle, dynamodbqueue.ClassConflict},
+	"ErrTableNotFound":           {dynamodbqueue.ErrTableNotFound, dynamodbqueue.ClassNotFound},
+	"ErrTableSchemaMismatch":     {dynamodbqueue.ErrTableSchemaMismatch, dynamodbqueue.ClassInvalid},
+	"ErrTTLNotEnabled":           {dynamodbqueue.ErrTTLNotEnabled, dynamodbqueue.ClassInternal},
+	"ErrNoDeadLetterQueue":       {dynamodbqueue.ErrNoDeadLetterQueue, dynamodbqueue.ClassInvalid},
+	"ErrNotAttempted":            {dynamodbqueue.ErrNotAttempted, dynamodbqueue.ClassInvalid},
+	"ErrInvalidCursor":           {dynamodbqueue.ErrInvalidCursor, dynamodbqueue.ClassInvalid},
+	"ErrMessageNotFound":         {dynamodbqueue.ErrMessageNotFound, dynamodbqueue.ClassNotFound},
+	"ErrMessageInFlight":         {dynamodbqueue.ErrMessageInFlight, dynamodbqueue.ClassConflict},
+	"ErrQueueDoesNotExist":       {dynamodbqueue.ErrQueueDoesNotExist, dynamodbqueue.ClassNotFound},
+	"ErrQueueAttributesMismatch": {dynamodbqueue.ErrQueueAttributesMismatch, dynamodbqueue.ClassInvalid},
+	"ErrVersionConflict":         {dynamodbqueue.ErrVersionConflict, dynamodbqueue.ClassConflict},
 }
 
 // The table above names every exported Err* variable of the package, so a new sentinel
@@ -187,6 +191,7 @@ func TestClassifyDynamoDBErrors(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	cfg := testenv.AWSConfig(t)
 	cfg.BaseEndpoint = aws.String(proxy.URL())
+	cfg.Logger = logging.Nop{} // the SDK warns about the checksums of the proxy's fault responses
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 1; o.RateLimiter = ratelimit.None })
 	}

@@ -31,8 +31,8 @@ const (
 	// ExitUsage: the command line or the input was invalid (unknown flag, bad duration,
 	// invalid name, malformed message or receipt handle, missing --yes, ...).
 	ExitUsage = 2
-	// ExitNotFound: the table (or the message asked for by ID) does not exist, or the local
-	// dynalite is not running.
+	// ExitNotFound: the table, the queue's definition or the message asked for by ID does not
+	// exist, or the local dynalite is not running.
 	ExitNotFound = 3
 	// ExitPartial: some messages or receipt handles failed while others succeeded, or some
 	// handles were stale.
