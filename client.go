@@ -75,7 +75,7 @@ func New(opts Options) (*Client, error) {
 	}
 	first := cmp.Or(opts.LongPollInterval, DefaultLongPollInterval)
 	limit := cmp.Or(opts.LongPollMaxInterval, max(DefaultLongPollMaxInterval, first))
-	if err := checkLongPoll(first, limit); err != nil {
+	if err := checkLongPoll("LongPollInterval", first, limit); err != nil {
 		return nil, err
 	}
 	opts.LongPollInterval, opts.LongPollMaxInterval = first, limit
@@ -84,9 +84,9 @@ func New(opts Options) (*Client, error) {
 }
 
 // checkLongPoll validates a long-poll interval pair.
-func checkLongPoll(first, limit time.Duration) error {
+func checkLongPoll(name string, first, limit time.Duration) error {
 	if first <= 0 || limit < first || limit > MaxWaitTime {
-		return argError("LongPollInterval", "long poll interval %v..%v, need 0 < first <= limit <= %v", first, limit, MaxWaitTime)
+		return argError(name, "long poll interval %v..%v, need 0 < first <= limit <= %v", first, limit, MaxWaitTime)
 	}
 	return nil
 }

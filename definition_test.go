@@ -147,28 +147,13 @@ func TestUpdateQueueIsConditionalOnVersion(t *testing.T) {
 	}
 }
 
-// replayAPI applies every PutItem twice, returning the second answer, as an SDK retry of a
-// request whose first response was lost does.
-type replayAPI struct {
-	dynamodbqueue.API
-	replays atomic.Int32
-}
-
-func (r *replayAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if _, err := r.API.PutItem(ctx, in, o...); err != nil {
-		return nil, err
-	}
-	r.replays.Add(1)
-	return r.API.PutItem(ctx, in, o...)
-}
-
 // TestDefinitionWritesRecogniseTheirOwnRetry: a CreateQueue or UpdateQueue whose conditional
 // write was applied and then retried (the retry fails its condition) reports success, not a
 // mismatch or a conflict, and writes one version.
 func TestDefinitionWritesRecogniseTheirOwnRetry(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
-	api := &replayAPI{API: testenv.Client(t)}
+	api := &replayingAPI{Client: testenv.Client(t)} // retry_test.go: every applied write is sent twice
 	c, _ := newDefClient(t, api, 0)
 	d, err := c.CreateQueue(ctx, "orders", dynamodbqueue.QueueAttributes{Shards: 2})
 	if err != nil || d.Version != 1 {

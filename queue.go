@@ -344,7 +344,7 @@ func (q *DynamoDBQueue) UseLogger(l *slog.Logger) *DynamoDBQueue {
 // (20 at 50 ms, each billed 0.5 read units), and sees another process's push after limit/2 on
 // average. Values without 0 < first <= limit <= MaxWaitTime are rejected at once (see Err).
 func (q *DynamoDBQueue) UseLongPollInterval(first, limit time.Duration) *DynamoDBQueue {
-	return q.use("UseLongPollInterval", checkLongPoll(first, limit), 0, func(s *settings) { s.pollMin, s.pollMax = first, limit })
+	return q.use("UseLongPollInterval", checkLongPoll("UseLongPollInterval", first, limit), 0, func(s *settings) { s.pollMin, s.pollMax = first, limit })
 }
 
 // UseExpiredDeletionMargin sets how long past its TTL a message must be before this process
