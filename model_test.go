@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"pgregory.net/rapid"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
@@ -375,16 +376,7 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	faulty := never
 	if rapid.IntRange(0, 3).Draw(rt, "longPoll") == 0 {
 		opts.MinMessages, opts.WaitTime = opts.MaxMessages, 300*time.Millisecond
-		step := opts.VisibilityTimeout + modelSlack
-		queries := 0
-		proc.api.set(func(op string, _ any) error {
-			if op == "Query" {
-				if queries++; queries == 2 {
-					h.stepClocks(step)
-				}
-			}
-			return nil
-		})
+		proc.api.set(stallBetweenPasses(func() { h.stepClocks(opts.VisibilityTimeout + modelSlack) }))
 	} else {
 		faulty = proc.arm(drawFault(rt))
 	}
@@ -394,6 +386,7 @@ func (h *modelHarness) receive(rt *rapid.T) {
 	e, own := h.now(p), proc.clk.Now()
 	proc.api.set(nil)
 	h.wrote(p, opts.VisibilityTimeout)
+	h.rt.Logf("received %q, error %v", bodyList(msgs), err)
 	if err != nil && !faulty() {
 		h.ref.violation("receive failed without an injected failure: %v", err)
 	}
@@ -594,6 +587,7 @@ func (h *modelHarness) peek(rt *rapid.T) {
 	s := h.now(p)
 	msgs, err := proc.qs[pair].Peek(h.ctx, 5)
 	own := proc.clk.Now()
+	h.rt.Logf("peek p%d pair%d: %q", p, pair, bodyList(msgs))
 	proc.api.set(nil)
 	if err != nil || writes > 0 {
 		h.ref.violation("Peek of pair %d: error %v, %d writes attempted; a read must not write", pair, err, writes)
@@ -742,4 +736,27 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// stallBetweenPasses is a hook that runs stall once, when a receive starts its second pass over
+// the ready index: at its first query of a shard it has queried before (a pass visits each shard
+// once). A stall there happens while the receive waits holding claims, which it promises to
+// keep. A stall within a pass, between a claim and the return, is like one after the return: no
+// receive can guard against it, so the model does not simulate it.
+func stallBetweenPasses(stall func()) hookFunc {
+	queried := map[string]bool{}
+	stalled := false
+	return func(op string, in any) error {
+		qi, ok := in.(*dynamodb.QueryInput)
+		if op != "Query" || !ok || qi.IndexName == nil || qi.ExclusiveStartKey != nil || stalled {
+			return nil
+		}
+		pk := attrString(qi.ExpressionAttributeValues[":pk"])
+		if queried[pk] {
+			stalled = true
+			stall()
+		}
+		queried[pk] = true
+		return nil
+	}
 }
