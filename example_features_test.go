@@ -187,6 +187,24 @@ func ExampleIAMPolicy() {
 	//           ]
 	//         }
 	//       }
+	//     },
+	//     {
+	//       "Sid": "QueueDefinition",
+	//       "Effect": "Allow",
+	//       "Action": [
+	//         "dynamodb:GetItem",
+	//         "dynamodb:BatchGetItem"
+	//       ],
+	//       "Resource": [
+	//         "arn:aws:dynamodb:eu-west-1:123456789012:table/queues"
+	//       ],
+	//       "Condition": {
+	//         "ForAllValues:StringLike": {
+	//           "dynamodb:LeadingKeys": [
+	//             "@def|invoices"
+	//           ]
+	//         }
+	//       }
 	//     }
 	//   ]
 	// }
