@@ -20,7 +20,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, c := range [][]string{
 		{}, {"table"}, {"table", "create"}, {"table", "drop"}, {"table", "describe"},
-		{"queues"}, {"push"}, {"receive"}, {"delete"}, {"peek"}, {"stats"}, {"purge"},
+		{"queues"}, {"queue"}, {"queue", "create"}, {"queue", "get"}, {"queue", "update"}, {"queue", "delete"}, {"queue", "list"},
+		{"push"}, {"receive"}, {"delete"}, {"peek"}, {"stats"}, {"purge"},
 		{"visibility"}, {"visibility", "change"}, {"visibility", "release"},
 		{"dlq"}, {"dlq", "list"}, {"dlq", "redrive"}, {"iam-policy"}, {"bench"},
 		{"local"}, {"local", "start"}, {"local", "stop"}, {"local", "status"}, {"demo"}, {"version"},

@@ -30,6 +30,7 @@ type globals struct {
 	profile              string
 	local                bool
 	shards               int
+	shardsSet            bool // --shards or DDBQ_SHARDS given: it overrides the queue's definition
 	json                 bool
 	verbose              bool
 }
@@ -110,6 +111,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.tableCommand(),
 		a.queuesCommand(),
+		a.queueCommand(),
 		a.pushCommand(),
 		a.receiveCommand(),
 		a.deleteCommand(),
@@ -181,8 +183,10 @@ func (a *app) resolveGlobals(fs *pflag.FlagSet) error {
 	env("region", &a.g.region, EnvRegion)
 	env("endpoint", &a.g.endpoint, EnvEndpoint, EnvEndpoint2)
 	env("profile", &a.g.profile, EnvProfile)
+	a.g.shardsSet = fs.Changed("shards")
 	if !fs.Changed("shards") {
 		if s := a.getenv(EnvShards); s != "" {
+			a.g.shardsSet = true
 			n, err := strconv.Atoi(s)
 			if err != nil {
 				return usageError("%s=%q is not a number", EnvShards, s)
@@ -308,12 +312,17 @@ func (a *app) newQueue(ctx context.Context) (*dynamodbqueue.DynamoDBQueue, error
 	if err != nil {
 		return nil, err
 	}
+	// The setters' own warnings are silenced: a rejected name is reported once, as the
+	// command's error.
 	q := dynamodbqueue.NewDynamoDBQueue(ctx, cfg, 0).
+		UseLogger(nil).
 		UseTable(a.g.table).
 		UseQueueName(a.g.queue).
-		UseClientID(a.g.client).
-		UseShards(a.g.shards).
-		UseLogger(a.logger)
+		UseClientID(a.g.client)
+	if a.g.shardsSet { // else the queue's definition (or 1) decides
+		q.UseShards(a.g.shards)
+	}
+	q.UseLogger(a.logger)
 	if key := a.getenv(EnvSigningKey); key != "" {
 		q.UseSigningKey([]byte(key))
 	}

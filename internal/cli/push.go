@@ -171,7 +171,9 @@ func (a *app) push(cmd *cobra.Command, args []string, f *pushFlags) error {
 	if err != nil {
 		return err
 	}
-	q.UseContentBasedDeduplication(f.contentDedup)
+	if f.contentDedup { // else the queue's definition decides
+		q.UseContentBasedDeduplication(true)
+	}
 	opts := dynamodbqueue.PushOptions{TTL: f.ttl, Delay: f.delay}
 
 	var bar *progressbar.ProgressBar
