@@ -57,7 +57,7 @@ type MessagePage struct {
 // state. A grouped message also reads its group's lock item (once per group and page).
 func (ins *Inspector) ListMessages(ctx context.Context, opts ListOptions) (MessagePage, error) {
 	q := ins.q
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return MessagePage{}, err
 	}

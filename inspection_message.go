@@ -70,7 +70,7 @@ func (ins *Inspector) state(ctx context.Context, s *settings, r record, dead boo
 // that is the dead-letter pair.
 func (ins *Inspector) find(ctx context.Context, messageID string) (*settings, record, bool, error) {
 	q := ins.q
-	s := q.snapshot()
+	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return nil, record{}, false, err
 	}

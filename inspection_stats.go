@@ -39,7 +39,7 @@ func (ins *Inspector) Pairs(ctx context.Context) ([]QueueAndClientID, error) {
 // QueueStats returns the Stats of every client of this queue name, sorted by client, with
 // the queue's settings (shards, dead-letter queue) applied to each.
 func (ins *Inspector) QueueStats(ctx context.Context) ([]PairStats, error) {
-	s := ins.q.snapshot()
+	s := ins.q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (ins *Inspector) TableStats(ctx context.Context) ([]PairStats, error) {
 // ListDeadLetterSourceQueues lists, found from the dead letters themselves. It reads every
 // message item of this pair, then each source's.
 func (ins *Inspector) DeadLetterSources(ctx context.Context) ([]DeadLetterSource, error) {
-	s := ins.q.snapshot()
+	s := ins.q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}

@@ -122,3 +122,38 @@ func TestShardCountChangesUnderLoadLoseNothing(t *testing.T) {
 		t.Fatalf("left in the queue: %d, %v", n, err)
 	}
 }
+
+// TestReadsCoverShardsAboveALoweredCount: after the shard count is lowered, Count, Stats, Peek,
+// the inspector's listing and Purge still see the messages left on the shards above it.
+func TestReadsCoverShardsAboveALoweredCount(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c, _ := newDefClient(t, nil, 0)
+	if _, err := c.CreateQueue(ctx, "wide", dynamodbqueue.QueueAttributes{Shards: 4}); err != nil {
+		t.Fatal(err)
+	}
+	q := mustQueue(t, c, "wide", "acme")
+	push(t, q, bodies(40, "w")...)
+	if _, err := c.UpdateQueue(ctx, "wide", dynamodbqueue.QueueAttributes{Shards: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Count(ctx); err != nil || n != 40 {
+		t.Fatalf("Count = %d, %v; want 40", n, err)
+	}
+	if st, err := q.Stats(ctx); err != nil || st.Visible != 40 {
+		t.Fatalf("Stats = %+v, %v; want 40 visible", st, err)
+	}
+	if msgs, err := q.Peek(ctx, 100); err != nil || len(msgs) != 40 {
+		t.Fatalf("Peek = %d, %v; want 40", len(msgs), err)
+	}
+	page, err := q.Inspector().ListMessages(ctx, dynamodbqueue.ListOptions{State: dynamodbqueue.StateVisible, Limit: 100})
+	if err != nil || len(page.Messages) != 40 {
+		t.Fatalf("ListMessages = %d, %v; want 40", len(page.Messages), err)
+	}
+	if err := q.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := q.Count(ctx); err != nil || n != 0 {
+		t.Fatalf("Count after Purge = %d, %v", n, err)
+	}
+}
