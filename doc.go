@@ -44,6 +44,18 @@
 // works on one snapshot of them. [DynamoDBQueue.Clone] gives an independent handle that shares
 // the client, which is the natural way to serve several tenants from one process.
 //
+// # The client and queue definitions
+//
+// [New] builds a [Client] from validated [Options] (the DynamoDB API, table, signing key,
+// logger, clock, long-poll intervals, definition staleness); [Client.Queue] hands out handles.
+// [NewDynamoDBQueue] and [NewFromClient] are built on it. A queue may be defined in its table
+// ([Client.CreateQueue], [Client.UpdateQueue], [Client.DeleteQueue], [Client.ListQueues],
+// [Client.SetClientOverride]): every operation then uses the stored definition, cached per
+// process for at most [Options.DefinitionStaleness] (5 s), under the Use* values set on the
+// handle. A queue without a definition uses the defaults, as before. The Use* setters check
+// their value at the call; a rejected one is reported by [DynamoDBQueue.Err] and by every
+// operation of the handle.
+//
 // # Semantics
 //
 //   - Delivery is at least once. A received message is invisible to everyone else until its
