@@ -378,13 +378,16 @@ func (q *DynamoDBQueue) ClientID() string { return q.snapshot().client }
 // Order returns the order of delivery.
 func (q *DynamoDBQueue) Order() Order { return q.snapshot().order }
 
-// VisibilityTimeout returns the default visibility timeout.
+// VisibilityTimeout returns the default visibility timeout set on this handle (or the
+// default); a queue definition's value applies when none was set.
 func (q *DynamoDBQueue) VisibilityTimeout() time.Duration { return q.snapshot().visibilityTimeout }
 
-// TTL returns the default retention of pushed messages.
+// TTL returns the default retention of pushed messages set on this handle (or the default); a
+// queue definition's value applies when none was set.
 func (q *DynamoDBQueue) TTL() time.Duration { return q.snapshot().ttl }
 
-// Delay returns the queue's delivery delay.
+// Delay returns the delivery delay set on this handle (0 unless set); a queue definition's
+// value applies when none was set.
 func (q *DynamoDBQueue) Delay() time.Duration { return q.snapshot().delay }
 
 // Shards returns the shard count set on this handle (UseShards; 1 unless set). The count a
