@@ -78,7 +78,7 @@ type settings struct {
 	visibilityTimeout time.Duration
 	ttl               time.Duration
 	delay             time.Duration
-	shards            int
+	shards            int // shards to read (and to write, unless pushShards says fewer)
 	maxMessageSize    int
 	dlq               *DeadLetterConfig
 	contentDedup      bool
