@@ -53,8 +53,7 @@ func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *o
 			return err
 		}
 	}
-	sum := sha256.Sum256([]byte(o.dedupID))
-	dk := key(s.pk(keys.HomeShard), keys.DedupSK(hex.EncodeToString(sum[:16])))
+	dk := dedupKey(s, o.dedupID)
 	tok := handle.NewToken()
 	cur, err := q.claimDedupID(ctx, s, dk, o, tok, now)
 	if err != nil {
@@ -64,20 +63,22 @@ func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *o
 		q.dropChunks(ctx, s, o)
 		o.duplicate = true
 		o.msg.MessageId = str(cur[attrID])
-		if str(cur[attrDedupState]) == "done" {
+		if str(cur[attrDedupState]) != dedupPending { // done, or its message consumed
 			return nil
 		}
 		if err := o.adopt(cur); err != nil {
 			return err
 		}
 	}
-	err = q.completeDeduplicated(ctx, s, o, dk)
+	// Only the first completion of a push's own item cannot find its message consumed: the
+	// message did not exist before it.
+	err = q.completeDeduplicated(ctx, s, o, dk, o.duplicate)
 	if err != nil && ctx.Err() == nil {
 		// Once the ID is claimed, only this push (or a later push of the ID) finishes the
 		// write, and a grouped message stored but not yet offered would be stranded until
 		// then. Every step recognises its own earlier success, so the whole completion is
 		// repeated once, as an SDK retry would repeat the failed request.
-		err = q.completeDeduplicated(ctx, s, o, dk)
+		err = q.completeDeduplicated(ctx, s, o, dk, true)
 	}
 	return err
 }
@@ -85,8 +86,9 @@ func (q *DynamoDBQueue) writeDeduplicated(ctx context.Context, s *settings, o *o
 // completeDeduplicated writes the message item of a claimed ID (create-if-absent, so an applied
 // earlier attempt or the other writer's copy counts as written), offers its group, and marks
 // the record done. A failure leaves the record pending, with the message copy a later push of
-// the ID completes the write from.
-func (q *DynamoDBQueue) completeDeduplicated(ctx context.Context, s *settings, o *outgoing, dk map[string]types.AttributeValue) error {
+// the ID completes the write from. With mayBeConsumed (a repeated or adopted completion), a put
+// that created the item checks that the message was not consumed in the meantime.
+func (q *DynamoDBQueue) completeDeduplicated(ctx context.Context, s *settings, o *outgoing, dk map[string]types.AttributeValue, mayBeConsumed bool) error {
 	_, err := q.core.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                o.item,
@@ -94,6 +96,11 @@ func (q *DynamoDBQueue) completeDeduplicated(ctx context.Context, s *settings, o
 	})
 	if err != nil && !isConditionFailed(err) { // exists: stored by us (SDK retry) or the other writer
 		return wrapAPI("PutItem (message)", s.table, err)
+	}
+	if err == nil && mayBeConsumed {
+		if consumed, err := q.takeBackConsumed(ctx, s, o, dk); consumed || err != nil {
+			return err
+		}
 	}
 	if o.group != "" {
 		if err := q.touchGroup(ctx, s, o.pk, o.group, o.groupVis, o.ttl); err != nil {
@@ -114,6 +121,57 @@ func (q *DynamoDBQueue) completeDeduplicated(ctx context.Context, s *settings, o
 	return wrapAPI("UpdateItem (dedup)", s.table, err)
 }
 
+// dedupPending and dedupConsumed are states of a deduplication record besides "done".
+const (
+	dedupPending  = "pending"
+	dedupConsumed = "consumed"
+)
+
+// dedupKey is the key of the deduplication record of dedupID in the pair of s: on the home
+// shard, so the scope is the pair whatever the shard count or group.
+func dedupKey(s *settings, dedupID string) map[string]types.AttributeValue {
+	sum := sha256.Sum256([]byte(dedupID))
+	return key(s.pk(keys.HomeShard), keys.DedupSK(hex.EncodeToString(sum[:16])))
+}
+
+// takeBackConsumed reads the record of a message whose put just created it again: if the
+// message was consumed since its first write (deleted or dead-lettered, which marks a pending
+// record consumed), it deletes the new copy, unless a consumer has claimed it already, and
+// reports consumed.
+func (q *DynamoDBQueue) takeBackConsumed(ctx context.Context, s *settings, o *outgoing, dk map[string]types.AttributeValue) (consumed bool, err error) {
+	rec, err := q.getItem(ctx, s.table, dk)
+	if err != nil || rec == nil || str(rec[attrDedupState]) != dedupConsumed || str(rec[attrDedupMsgSK]) != o.sk {
+		return false, err
+	}
+	_, err = q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(o.pk, o.sk),
+		ConditionExpression: aws.String("attribute_not_exists(tok)"),
+	})
+	if err != nil && !isConditionFailed(err) { // claimed already: delivered twice, at least once
+		return true, wrapAPI("DeleteItem (consumed duplicate)", s.table, err)
+	}
+	return true, nil
+}
+
+// markDedupConsumed records that the message msgSK of a deduplication ID was deleted or moved
+// while its record was still pending, so a later push of the ID does not store it again. It is
+// best effort (see the windows above) and a no-op for a record that is done, gone or another
+// message's.
+func (q *DynamoDBQueue) markDedupConsumed(ctx context.Context, s *settings, dedupID, msgSK string) {
+	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       dedupKey(s, dedupID),
+		ConditionExpression:       aws.String("#st = :pending AND msk = :msk"),
+		UpdateExpression:          aws.String("SET #st = :consumed"),
+		ExpressionAttributeNames:  map[string]string{"#st": attrDedupState},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": avS(dedupPending), ":consumed": avS(dedupConsumed), ":msk": avS(msgSK)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		s.logger.DebugContext(ctx, "dynamodbqueue: could not mark a deduplication record consumed", "error", err)
+	}
+}
+
 // claimDedupID puts the pending record for o. It returns nil when the put succeeded, else the
 // record that holds the ID (possibly ours, from an applied attempt the SDK retried).
 //
@@ -126,7 +184,7 @@ func (q *DynamoDBQueue) claimDedupID(ctx context.Context, s *settings, dk map[st
 	rec[attrDedupUntil] = avN(ms(until))
 	rec[attrDedupMsgSK] = avS(o.sk)
 	rec[attrID] = avS(o.msg.MessageId)
-	rec[attrDedupState] = avS("pending")
+	rec[attrDedupState] = avS(dedupPending)
 	rec[attrToken] = avS(tok)
 	rec[attrTTL] = avN(ttlSeconds(until))
 	rec[attrDedupItem] = &types.AttributeValueMemberM{Value: o.item}
@@ -141,7 +199,7 @@ func (q *DynamoDBQueue) claimDedupID(ctx context.Context, s *settings, dk map[st
 				" OR (#st = :pending AND attribute_not_exists(#msg))"),
 			ExpressionAttributeNames: map[string]string{"#st": attrDedupState, "#msg": attrDedupItem},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now": avN(ms(now)), ":pending": avS("pending"),
+				":now": avN(ms(now)), ":pending": avS(dedupPending),
 			},
 		})
 		if err == nil {

@@ -193,8 +193,12 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 	}
 	var chunks []types.WriteRequest
 	if out != nil && out.Attributes != nil {
-		if r := decodeRecord(out.Attributes); r.Chunks > 0 {
+		r := decodeRecord(out.Attributes)
+		if r.Chunks > 0 {
 			chunks = q.deleteRequests(r)[1:]
+		}
+		if r.Dedup != "" {
+			q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
 		}
 	}
 	if h.Group != "" {
