@@ -90,6 +90,9 @@ func New(q *dynamodbqueue.DynamoDBQueue, h Handler, opts Options) (*Consumer, er
 	seen := make(map[Source]int, len(queues))
 	for i, sq := range queues {
 		id := Source{Table: sq.Table(), Queue: sq.QueueName(), ClientID: sq.ClientID()}
+		if err := sq.Err(); err != nil { // a Use* setter rejected its value (a bad client ID, say)
+			return nil, fmt.Errorf("consumer: source %d: %w", i, err)
+		}
 		if err := checkSource(id); err != nil {
 			return nil, fmt.Errorf("consumer: source %d (%s): %w", i, id, err)
 		}
