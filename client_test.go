@@ -136,3 +136,38 @@ func TestUseSettersRejectBadValuesAtTheCall(t *testing.T) {
 	}
 	push(t, q, events.SQSMessage{Body: "fine"})
 }
+
+// TestOptionsReachTheHandles: the signing key and the clock given in Options are the handles':
+// a receipt handle signed with another key is refused before any request, and a clock an hour
+// ahead is corrected by DynamoDB's.
+func TestOptionsReachTheHandles(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	_, table := newTable(t)
+	ahead := func() time.Time { return time.Now().Add(time.Hour) }
+	c, err := dynamodbqueue.New(dynamodbqueue.Options{API: testenv.Client(t), Table: table, SigningKey: []byte("k1"), Clock: ahead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := mustQueue(t, c, "opts", "c")
+	push(t, q, events.SQSMessage{Body: "signed"})
+	// The correction is exact to the Date header's second: later responses may move it back
+	// by up to 1 s, making the message visible that much later; a long poll waits for it.
+	msgs, err := q.PollMessages(ctx, 10*time.Second, time.Minute, 1)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("received %d, %v", len(msgs), err)
+	}
+	if off := q.ClockOffset(); off > -time.Hour+5*time.Second || off < -time.Hour-5*time.Second {
+		t.Errorf("clock offset %v with a clock an hour ahead; want about -1h", off)
+	}
+	other, err := dynamodbqueue.New(dynamodbqueue.Options{API: testenv.Client(t), Table: table, SigningKey: []byte("k2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mustQueue(t, other, "opts", "c").DeleteMessages(ctx, msgs[0].ReceiptHandle); !errors.Is(err, dynamodbqueue.ErrInvalidReceiptHandle) {
+		t.Errorf("delete with a handle signed by another key: %v", err)
+	}
+	if _, err := q.DeleteMessages(ctx, msgs[0].ReceiptHandle); err != nil {
+		t.Errorf("delete with the same key: %v", err)
+	}
+}
