@@ -38,7 +38,7 @@ type QueuePage struct {
 // A page may hold fewer than Limit queues while a cursor says more may follow (an entry whose
 // definition is gone or half-created is skipped).
 func (c *Client) ListQueues(ctx context.Context, opts ListQueuesOptions) (QueuePage, error) {
-	q, err := c.defOps("list")
+	q, err := c.tableOps()
 	if err != nil {
 		return QueuePage{}, err
 	}

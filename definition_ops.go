@@ -17,19 +17,27 @@ import (
 // keeps losing to concurrent writers.
 const maxUpdateAttempts = 10
 
-// defOps returns an internal handle for the client's table, after checking the table and the
-// queue name.
+// defOps is tableOps that also checks the queue name.
 func (c *Client) defOps(queue string) (*DynamoDBQueue, error) {
-	if c.table == "" {
-		return nil, ErrTableNotSet
-	}
-	if err := validateTableName(c.table); err != nil {
+	q, err := c.tableOps()
+	if err != nil {
 		return nil, err
 	}
 	if queue == "" {
 		return nil, ErrQueueNameNotSet
 	}
 	if err := keys.ValidateName("queue name", queue); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// tableOps returns an internal handle for the client's table, after checking the table.
+func (c *Client) tableOps() (*DynamoDBQueue, error) {
+	if c.table == "" {
+		return nil, ErrTableNotSet
+	}
+	if err := validateTableName(c.table); err != nil {
 		return nil, err
 	}
 	return c.handle(), nil
