@@ -171,12 +171,13 @@ first), without moving or claiming them. When there are more, the command prints
   ddbq dlq list -t queues -q orders -c acme --json --max 100`,
 		Args: noArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			q.UseDeadLetterQueue(dlq.config(dlq.maxReceives))
-			return a.listMessages(cmd, q, dynamodbqueue.StateDeadLettered, list)
+			return a.listMessages(cmd, func() (*dynamodbqueue.DynamoDBQueue, error) {
+				q, err := a.newQueue(cmd.Context())
+				if err == nil {
+					q.UseDeadLetterQueue(dlq.config(dlq.maxReceives))
+				}
+				return q, err
+			}, dynamodbqueue.StateDeadLettered, list)
 		}),
 	}
 	list.add(listCmd.Flags(), "dead letters")

@@ -37,10 +37,15 @@ type listed struct {
 	Shard         int                        `json:"shard"`
 }
 
-// listMessages prints one page of q's messages in state, and the cursor of the next page on
-// stderr (stdout stays one message per line).
-func (a *app) listMessages(cmd *cobra.Command, q *dynamodbqueue.DynamoDBQueue, state dynamodbqueue.MessageState, f listFlags) error {
+// listMessages prints one page of the messages in state of the queue newQueue returns, and the
+// cursor of the next page on stderr (stdout stays one message per line). --max is checked
+// before anything else, so a bad value is reported as such even without an endpoint.
+func (a *app) listMessages(cmd *cobra.Command, newQueue func() (*dynamodbqueue.DynamoDBQueue, error), state dynamodbqueue.MessageState, f listFlags) error {
 	if err := checkMax(f.max); err != nil {
+		return err
+	}
+	q, err := newQueue()
+	if err != nil {
 		return err
 	}
 	page, err := q.Inspector().ListMessages(cmd.Context(), dynamodbqueue.ListOptions{
@@ -120,14 +125,13 @@ receiveCount.`,
 			if err != nil {
 				return usageError("--state: %v", err)
 			}
-			q, err := a.newQueue(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if st == dynamodbqueue.StateDeadLettered {
-				q.UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 1})
-			}
-			return a.listMessages(cmd, q, st, f)
+			return a.listMessages(cmd, func() (*dynamodbqueue.DynamoDBQueue, error) {
+				q, err := a.newQueue(cmd.Context())
+				if err == nil && st == dynamodbqueue.StateDeadLettered {
+					q.UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 1})
+				}
+				return q, err
+			}, st, f)
 		}),
 	}
 	f.add(cmd.Flags(), "messages")
