@@ -1,6 +1,7 @@
 package dynamodbqueue
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -110,11 +111,12 @@ type DeadLetterTarget struct {
 	ClientID  string
 }
 
-// DeadLetterTarget returns where this queue moves dead letters, as UseDeadLetterQueue's
-// defaults resolve it ("<queue>-dlq", the same client and table), and false without a
-// dead-letter queue. Callers use it instead of rebuilding the naming rules.
-func (q *DynamoDBQueue) DeadLetterTarget() (DeadLetterTarget, bool) {
-	s := q.snapshot()
+// DeadLetterTarget returns where this queue moves dead letters: the handle's UseDeadLetterQueue,
+// or else the stored definition's redrive policy, with the defaults resolved ("<queue>-dlq", the
+// same client and table); false without a dead-letter queue. Callers use it instead of
+// rebuilding the naming rules.
+func (q *DynamoDBQueue) DeadLetterTarget(ctx context.Context) (DeadLetterTarget, bool) {
+	s := q.resolved(ctx)
 	if s.dlq == nil {
 		return DeadLetterTarget{}, false
 	}

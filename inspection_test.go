@@ -398,10 +398,10 @@ func TestInspectionStats(t *testing.T) {
 	if err != nil || fmt.Sprint(src) != "[{{orders acme} 1 {0 0 0 0 0}} {{orders globex} 1 {1 0 0 0 0}}]" {
 		t.Errorf("DeadLetterSources = %v, %v", src, err)
 	}
-	if target, ok := q.DeadLetterTarget(); !ok || target != (dynamodbqueue.DeadLetterTarget{Table: q.Table(), QueueName: "shared-dlq", ClientID: "ops"}) {
+	if target, ok := q.DeadLetterTarget(ctxT(t)); !ok || target != (dynamodbqueue.DeadLetterTarget{Table: q.Table(), QueueName: "shared-dlq", ClientID: "ops"}) {
 		t.Errorf("DeadLetterTarget = %+v, %v", target, ok)
 	}
-	if target, ok := base.Clone().UseQueueName("x").UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 3}).DeadLetterTarget(); !ok || target.QueueName != "x-dlq" {
+	if target, ok := base.Clone().UseQueueName("x").UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 3}).DeadLetterTarget(ctxT(t)); !ok || target.QueueName != "x-dlq" {
 		t.Errorf("default DeadLetterTarget = %+v", target)
 	}
 	if n := writes.Load() + dwrites.Load(); n > 0 {
