@@ -1,6 +1,7 @@
 package dynamodbqueue_test
 
 import (
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -78,5 +79,34 @@ func TestPeekStatsAndCountNeverWrite(t *testing.T) {
 	}
 	if n := writes.Load(); n > 0 {
 		t.Fatalf("Peek, Stats and Count attempted %d writes", n)
+	}
+}
+
+// TableStats counts each pair with its own queue's stored shard counts, not the inspecting
+// handle's: messages on shard 3 of a queue defined with 4 shards are counted by a handle of
+// another queue with the default single shard.
+func TestTableStatsUsesEachQueueDefinition(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	base, table := newTable(t)
+	if _, err := base.Client().CreateQueue(ctx, "wide", dynamodbqueue.QueueAttributes{Shards: 4}); err != nil {
+		t.Fatalf("CreateQueue: %v", err)
+	}
+	wide := plainQueue(t, table, "wide", "c")
+	for i := range 12 { // round-robin over the 4 shards
+		pushWith(t, wide, dynamodbqueue.PushOptions{}, msgIn(fmt.Sprint(i), "", ""))
+	}
+	other := plainQueue(t, table, "narrow", "c")
+	pushWith(t, other, dynamodbqueue.PushOptions{}, msgIn("n", "", ""))
+	stats, err := other.Inspector().TableStats(ctx)
+	if err != nil {
+		t.Fatalf("TableStats: %v", err)
+	}
+	got := map[string]int{}
+	for _, p := range stats {
+		got[p.QueueName] = p.Visible
+	}
+	if got["wide"] != 12 || got["narrow"] != 1 {
+		t.Fatalf("TableStats visible = %v; want wide 12, narrow 1", got)
 	}
 }

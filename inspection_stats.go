@@ -81,7 +81,15 @@ func (ins *Inspector) TableStats(ctx context.Context) ([]PairStats, error) {
 	for i, p := range pairs {
 		ps := *s
 		ps.queue, ps.client, ps.dlq = p.QueueName, p.ClientID, nil
-		st, from, err := ins.q.pairStats(ctx, &ps)
+		// Each pair with its own queue's stored definition (its shard counts), under this
+		// handle's explicit settings.
+		e, err := ins.q.definitionFor(ctx, &ps)
+		if err != nil {
+			return nil, err
+		}
+		rs := ps.apply(e)
+		rs.dlq = nil // dead letters are counted by their source below, not per target
+		st, from, err := ins.q.pairStats(ctx, rs)
 		if err != nil {
 			return nil, err
 		}
