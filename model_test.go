@@ -282,7 +282,7 @@ func (h *modelHarness) doPush(p, pair int, specs []pushSpec, opts dynamodbqueue.
 	if !invalid {
 		for _, sp := range specs {
 			r := ref.newMsg(pair, sp.msg.Body, sp.group, sp.dedup)
-			r.concurrent = concurrent
+			r.concurrent, r.proc = concurrent, p
 			refs = append(refs, r)
 		}
 	}
