@@ -174,13 +174,21 @@ func groupOfMessage(sk string) string {
 // deleteOne deletes the message if the handle's token still holds it, then releases its group
 // so the group's next message can go out. It returns the deletes of the message's body chunks,
 // which the caller batches.
+//
+// The handle says how many chunks the body has and whether the message has a deduplication ID,
+// so the delete reads the item back (ReturnValues ALL_OLD) only for the deduplication ID, and
+// for handles issued before handles said so (Legacy).
 func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Handle) ([]types.WriteRequest, error) {
+	readBack := types.ReturnValueNone
+	if h.Legacy || h.Dedup {
+		readBack = types.ReturnValueAllOld
+	}
 	out, err := q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(h.PK, h.SK),
 		ConditionExpression:                 aws.String("tok = :tok"),
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":tok": avS(h.Token)},
-		ReturnValues:                        types.ReturnValueAllOld,
+		ReturnValues:                        readBack,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
@@ -191,15 +199,18 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 			return nil, err
 		}
 	}
-	var chunks []types.WriteRequest
+	// The handle's chunk count also covers an SDK retry of an applied delete, whose
+	// response (and read-back item) was lost: its chunks are deleted all the same.
+	r := record{PK: h.PK, SK: h.SK, Chunks: h.Chunks}
 	if out != nil && out.Attributes != nil {
-		r := decodeRecord(out.Attributes)
-		if r.Chunks > 0 {
-			chunks = q.deleteRequests(r)[1:]
-		}
-		if r.Dedup != "" {
-			q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
-		}
+		r = decodeRecord(out.Attributes)
+	}
+	var chunks []types.WriteRequest
+	if r.Chunks > 0 {
+		chunks = q.deleteRequests(r)[1:]
+	}
+	if r.Dedup != "" {
+		q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
 	}
 	if h.Group != "" {
 		q.releaseDeletedGroup(ctx, s, h)

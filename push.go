@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -531,7 +532,17 @@ func (q *DynamoDBQueue) register(ctx context.Context, s *settings) error {
 
 // getItem reads one item with a strongly consistent read; nil when it does not exist.
 func (q *DynamoDBQueue) getItem(ctx context.Context, table string, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	out, err := q.core.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)})
+	return q.getItemAttrs(ctx, table, k)
+}
+
+// getItemAttrs reads one item with a strongly consistent read, only the named attributes (all
+// when none are named); nil when it does not exist. The names must need no placeholders.
+func (q *DynamoDBQueue) getItemAttrs(ctx context.Context, table string, k map[string]types.AttributeValue, attrs ...string) (map[string]types.AttributeValue, error) {
+	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)}
+	if len(attrs) > 0 {
+		in.ProjectionExpression = aws.String(strings.Join(attrs, ", "))
+	}
+	out, err := q.core.api.GetItem(ctx, in)
 	if err != nil {
 		return nil, wrapAPI("GetItem", table, err)
 	}

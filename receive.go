@@ -456,19 +456,19 @@ func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record,
 }
 
 // conditionalClaim runs a claim UpdateItem on r with the token tok. It reports whether this
-// call owns the claim afterwards: a failed condition is checked against the item's current
-// token (returned by DynamoDB with the failure, or read back where the endpoint does not
-// support that), so a claim applied by an earlier attempt of the same request counts as won.
+// call owns the claim afterwards: a failed condition after a retried attempt is checked against
+// the item's current token (read back then, only its token), so a claim applied by an earlier
+// attempt of the same request counts as won. A failure does not return the item: most failures
+// are lost races on the first attempt, which need nothing of it.
 func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
 	values[":tok"] = avS(tok)
 	var attempts atomic.Int32
 	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 key(pk, sk),
-		ConditionExpression:                 aws.String(cond),
-		UpdateExpression:                    aws.String(update),
-		ExpressionAttributeValues:           values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		TableName:                 aws.String(s.table),
+		Key:                       key(pk, sk),
+		ConditionExpression:       aws.String(cond),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeValues: values,
 	}, countAttempts(&attempts))
 	if err == nil {
 		return true, nil
@@ -498,7 +498,7 @@ func (q *DynamoDBQueue) ownsToken(ctx context.Context, table, pk, sk, tok string
 	if asCCF(condErr, &ccf) && ccf.Item != nil {
 		return str(ccf.Item[attrToken]) == tok, nil
 	}
-	item, err := q.getItem(ctx, table, key(pk, sk))
+	item, err := q.getItemAttrs(ctx, table, key(pk, sk), attrToken)
 	if err != nil {
 		return false, err
 	}
@@ -515,7 +515,10 @@ func (q *DynamoDBQueue) afterClaim(ctx context.Context, s *settings, r record, g
 	if s.dlq != nil && r.ReceiveCount > s.dlq.MaxReceiveCount {
 		return nil, nil, q.deadLetter(ctx, s, r)
 	}
-	h := s.signer.Encode(handle.Handle{Table: s.table, PK: r.PK, SK: r.SK, Group: groupSK, Token: r.Token})
+	// The handle carries what a delete must know (chunk count, whether there is a deduplication
+	// ID), so the delete need not read the item back.
+	h := s.signer.Encode(handle.Handle{Table: s.table, PK: r.PK, SK: r.SK, Group: groupSK, Token: r.Token,
+		Chunks: r.Chunks, Dedup: r.Dedup != ""})
 	if r.Chunks > 0 {
 		rc := r
 		return &events.SQSMessage{ReceiptHandle: h}, &rc, nil

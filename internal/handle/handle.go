@@ -44,12 +44,24 @@ func invalid(reason string) error { return &InvalidError{Reason: reason} }
 // TokenLen is the length of a claim token in bytes.
 const TokenLen = 16
 
-// version is the first byte of every encoded handle; bump it when the layout changes.
-const version = 1
+// Versions, the first byte of every encoded handle; bump it when the layout changes. Version 2
+// adds what a delete must know about the message after the token (so the delete need not read
+// the item back); version 1 handles, issued before, still parse, with Legacy set.
+const (
+	version1 = 1
+	version  = 2
+)
+
+// flagDedup marks, in a version 2 handle, a message that has a deduplication ID.
+const flagDedup = 1
 
 // macLen is the truncated HMAC-SHA256 length. 96 bits is ample for an integrity check; the
 // unforgeability comes from the token.
 const macLen = 12
+
+// metaLen is the length of what version 2 adds after the token: a flags byte and a 16-bit
+// chunk count.
+const metaLen = 3
 
 // maxField bounds each length-prefixed field (keys are far shorter; DynamoDB allows 2 KB).
 const maxField = 2048
@@ -61,6 +73,13 @@ type Handle struct {
 	SK    string // sort key of the message item
 	Group string // sort key of the group lock item, empty for messages outside groups
 	Token string // claim token (hex) written into the item by the claim
+	// Chunks is the number of body chunk items of the message (0: the body is in the item).
+	Chunks int
+	// Dedup says the message has a deduplication ID (its record is marked consumed on delete).
+	Dedup bool
+	// Legacy marks a version 1 handle, which does not carry Chunks and Dedup: a delete must
+	// read the item back to learn them. Encode keeps the version, so it re-encodes identically.
+	Legacy bool
 }
 
 // NewToken returns a fresh random claim token.
@@ -99,14 +118,27 @@ func (s *Signer) Encode(h Handle) string {
 	if _, err := hex.Decode(tok[:], []byte(h.Token)); err != nil {
 		panic(fmt.Sprintf("handle: token %q is not %d hex bytes", h.Token, TokenLen))
 	}
-	n := 1 + 4*2 + len(h.Table) + len(h.PK) + len(h.SK) + len(h.Group) + TokenLen + macLen
+	if h.Chunks < 0 || h.Chunks > 0xffff {
+		panic(fmt.Sprintf("handle: chunk count %d out of range", h.Chunks))
+	}
+	n := 1 + 4*2 + len(h.Table) + len(h.PK) + len(h.SK) + len(h.Group) + TokenLen + metaLen + macLen
 	raw := make([]byte, 0, n)
 	raw = append(raw, version)
+	if h.Legacy {
+		raw[0] = version1
+	}
 	for _, f := range [...]string{h.Table, h.PK, h.SK, h.Group} {
 		raw = append(raw, byte(len(f)>>8), byte(len(f)))
 		raw = append(raw, f...)
 	}
 	raw = append(raw, tok[:]...)
+	if !h.Legacy {
+		var flags byte
+		if h.Dedup {
+			flags |= flagDedup
+		}
+		raw = append(raw, flags, byte(h.Chunks>>8), byte(h.Chunks))
+	}
 	raw = s.appendMAC(raw, raw)
 	return b64.EncodeToString(raw)
 }
@@ -133,7 +165,7 @@ func (s *Signer) Parse(str string) (Handle, error) {
 	if len(raw) < 1+8+TokenLen+macLen {
 		return Handle{}, invalid("too short")
 	}
-	if raw[0] != version {
+	if raw[0] != version && raw[0] != version1 {
 		return Handle{}, invalid(fmt.Sprintf("unknown version %d", raw[0]))
 	}
 	body, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
@@ -157,10 +189,22 @@ func (s *Signer) Parse(str string) (Handle, error) {
 		fields[i] = rest[:n]
 		rest = rest[n:]
 	}
+	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Legacy: raw[0] == version1}
+	if !h.Legacy {
+		if len(rest) != TokenLen+metaLen {
+			return Handle{}, invalid("bad token length")
+		}
+		flags, meta := rest[TokenLen], rest[TokenLen+1:]
+		if flags&^flagDedup != 0 {
+			return Handle{}, invalid("unknown flags")
+		}
+		h.Dedup, h.Chunks = flags&flagDedup != 0, int(meta[0])<<8|int(meta[1])
+		rest = rest[:TokenLen]
+	}
 	if len(rest) != TokenLen {
 		return Handle{}, invalid("bad token length")
 	}
-	h := Handle{Table: fields[0], PK: fields[1], SK: fields[2], Group: fields[3], Token: hex.EncodeToString([]byte(rest))}
+	h.Token = hex.EncodeToString([]byte(rest))
 	if h.Table == "" || h.PK == "" || h.SK == "" {
 		return Handle{}, invalid("missing table or key")
 	}
