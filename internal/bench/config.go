@@ -68,6 +68,10 @@ type Config struct {
 	// Producers and Consumers of the throughput, floor and tenants workloads (2 and 4).
 	Producers int `json:"producers"`
 	Consumers int `json:"consumers"`
+	// ConsumerProcesses gives each throughput consumer its own queue client, as a separate
+	// process has (its own claim bookkeeping, contention spread, shard hints and clock
+	// estimate), instead of goroutines sharing one. They share the bench's HTTP connections.
+	ConsumerProcesses bool `json:"consumer_processes,omitempty"`
 	// Messages of the throughput, floor and tenants workloads (2000).
 	Messages int `json:"messages"`
 	// BodySize in bytes of the throughput, floor, tenants, head-of-line and latency messages (256).

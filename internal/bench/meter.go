@@ -46,6 +46,9 @@ type OpStats struct {
 	EstIndexWCU     float64 `json:"est_index_wcu"` // the part of IndexWCU the Meter computed
 	EstRCU          float64 `json:"est_rcu"`
 	EstWCU          float64 `json:"est_wcu"`
+	// ReadBytes is the size of the items the responses carried (ItemSize): query and get
+	// results, the old items writes returned, and the items failed conditions returned.
+	ReadBytes int64 `json:"read_bytes"`
 }
 
 // IndexEstimated reports whether some of IndexWCU was computed by the Meter rather than
@@ -71,6 +74,7 @@ func (s *OpStats) add(o OpStats) {
 	s.EstIndexWCU += o.EstIndexWCU
 	s.EstRCU += o.EstRCU
 	s.EstWCU += o.EstWCU
+	s.ReadBytes += o.ReadBytes
 }
 
 func (s *OpStats) sub(o OpStats) {
@@ -85,6 +89,7 @@ func (s *OpStats) sub(o OpStats) {
 	s.EstIndexWCU -= o.EstIndexWCU
 	s.EstRCU -= o.EstRCU
 	s.EstWCU -= o.EstWCU
+	s.ReadBytes -= o.ReadBytes
 }
 
 // Usage is a set of OpStats keyed by operation name.
@@ -343,6 +348,10 @@ func (m *Meter) record(op string, params, result any, err error) {
 		if errors.As(err, &ae) && ae.ErrorCode() == "ConditionalCheckFailedException" {
 			d.ConditionFailed = 1
 			d.EstWCU = 1 // billed, not reported: the size of the existing item, 1 WCU up to 1 KB
+			var ccf *types.ConditionalCheckFailedException
+			if errors.As(err, &ccf) {
+				d.ReadBytes = int64(ItemSize(ccf.Item))
+			}
 		} else {
 			d.Errors = 1
 		}
@@ -407,7 +416,38 @@ func (m *Meter) record(op string, params, result any, err error) {
 		}
 		m.setWriteUnits(&d, out.ConsumedCapacity, func(float64) float64 { return est })
 	}
+	d.ReadBytes = readBytes(result)
 	m.bump(op, func(s *OpStats) { s.add(d) })
+}
+
+// readBytes is the size of the items a successful response carries.
+func readBytes(result any) int64 {
+	n := 0
+	switch out := result.(type) {
+	case *dynamodb.GetItemOutput:
+		n = ItemSize(out.Item)
+	case *dynamodb.QueryOutput:
+		for _, it := range out.Items {
+			n += ItemSize(it)
+		}
+	case *dynamodb.ScanOutput:
+		for _, it := range out.Items {
+			n += ItemSize(it)
+		}
+	case *dynamodb.BatchGetItemOutput:
+		for _, items := range out.Responses {
+			for _, it := range items {
+				n += ItemSize(it)
+			}
+		}
+	case *dynamodb.PutItemOutput:
+		n = ItemSize(out.Attributes)
+	case *dynamodb.UpdateItemOutput:
+		n = ItemSize(out.Attributes)
+	case *dynamodb.DeleteItemOutput:
+		n = ItemSize(out.Attributes)
+	}
+	return int64(n)
 }
 
 func (m *Meter) putIndexUnits(item map[string]types.AttributeValue) float64 {

@@ -119,11 +119,17 @@ func TestMeterCountsCapacity(t *testing.T) {
 		t.Fatalf("Query: %d items, %v", len(out.Items), err)
 	}
 	// Delete with ALL_OLD: the item had vis, so 1 index unit.
-	if _, err := api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	del, err := api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(table), Key: map[string]types.AttributeValue{"PK": s("p"), "SK": s("m#1")},
 		ReturnValues: types.ReturnValueAllOld,
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// ReadBytes: the items the query returned and the old item the delete returned.
+	queried := 0
+	for _, it := range out.Items {
+		queried += ItemSize(it)
 	}
 	// A strongly consistent read of a missing item: both servers report 1 RCU, as AWS charges.
 	if _, err := api.GetItem(ctx, &dynamodb.GetItemInput{
@@ -146,8 +152,8 @@ func TestMeterCountsCapacity(t *testing.T) {
 	}
 	check("BatchWriteItem", OpStats{Requests: 1, Attempts: 1, Items: 3, WCU: 3, IndexWCU: 2})
 	check("UpdateItem", OpStats{Requests: 2, Attempts: 2, ConditionFailed: 1, Items: 1, WCU: 1, IndexWCU: 2, EstWCU: 1})
-	check("Query", OpStats{Requests: 1, Attempts: 1, Items: 3, RCU: 0.5})
-	check("DeleteItem", OpStats{Requests: 1, Attempts: 1, Items: 1, WCU: 1, IndexWCU: 1})
+	check("Query", OpStats{Requests: 1, Attempts: 1, Items: 3, RCU: 0.5, ReadBytes: int64(queried)})
+	check("DeleteItem", OpStats{Requests: 1, Attempts: 1, Items: 1, WCU: 1, IndexWCU: 1, ReadBytes: int64(ItemSize(del.Attributes))})
 	check("GetItem", OpStats{Requests: 1, Attempts: 1, RCU: 1})
 	tot := u.Total()
 	if tot.Requests != 6 || tot.TotalWCU() != 3+2+1+2+1+1+1 || tot.TotalRCU() != 1.5 {

@@ -224,12 +224,28 @@ func writeResult(b *strings.Builder, r *Result) {
 		fmt.Fprintf(b, "   * index WCU (estimated): %.3f of %.3f LSI WCU/%s computed by the meter, not reported by the endpoint\n",
 			r.Per(r.Total.EstIndexWCU), r.Per(r.Total.IndexWCU), u)
 	}
+	if rb := r.Total.ReadBytes; rb > 0 {
+		fmt.Fprintf(b, "   items read back: %.3f KB/%s (queries and gets %.3f, writes and failed conditions %.3f)\n",
+			r.Per(float64(rb))/1000, u, r.Per(float64(readOps(r.Ops)))/1000, r.Per(float64(rb-readOps(r.Ops)))/1000)
+	}
 	if r.Total.Attempts > r.Total.Requests || r.Total.Errors > 0 {
 		fmt.Fprintf(b, "   attempts %d for %d requests (SDK retries), %d errors\n", r.Total.Attempts, r.Total.Requests, r.Total.Errors)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "   note: %s\n", n)
 	}
+}
+
+// readOps is the ReadBytes of the read operations among ops (the rest came back from writes).
+func readOps(ops []OpStats) int64 {
+	var n int64
+	for _, o := range ops {
+		switch o.Op {
+		case "Query", "Scan", "GetItem", "BatchGetItem":
+			n += o.ReadBytes
+		}
+	}
+	return n
 }
 
 // FormatBytes prints a size as 256 B, 4 KiB, 1 MiB.

@@ -26,7 +26,8 @@ const drainWait = 10 * time.Second
 func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	c := e.cfg
 	api, meter := e.client(QueueIndex)
-	q := e.queue(api, e.queueName("tp"), "bench").UseShards(c.Shards)
+	name := e.queueName("tp")
+	q := e.queue(api, name, "bench").UseShards(c.Shards)
 	defer e.purge(q)
 	if err := warmUp(ctx, q); err != nil {
 		return nil, err
@@ -57,6 +58,10 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	}
 	var cons errgroup.Group
 	for range c.Consumers {
+		q := q
+		if c.ConsumerProcesses {
+			q = e.queue(api, name, "bench").UseShards(c.Shards) // a client of its own
+		}
 		cons.Go(func() error {
 			idleSince := time.Time{}
 			for !st.stopped() {
@@ -109,6 +114,9 @@ func (e *env) runThroughput(ctx context.Context) (*Result, error) {
 	r.setUsage(usage.Sub(before))
 	cpu.stop(r)
 	r.figure("shards", float64(c.Shards))
+	if c.ConsumerProcesses {
+		r.Name = "throughput (queue, a client per consumer)"
+	}
 	if b := led.bad.Load(); b > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d received bodies did not parse", b))
 	}

@@ -99,6 +99,7 @@ and --keep-table is not set.`,
 	fl.StringVar(&workloads, "workloads", "all", "comma-separated workloads: "+strings.Join(bench.AllWorkloads, ", ")+", floor, or all")
 	fl.IntVar(&cfg.Producers, "producers", d.Producers, "producers of the throughput and tenants workloads")
 	fl.IntVar(&cfg.Consumers, "consumers", d.Consumers, "consumers of the throughput and tenants workloads")
+	fl.BoolVar(&cfg.ConsumerProcesses, "consumer-processes", false, "throughput: a queue client per consumer, as separate processes have")
 	fl.IntVar(&cfg.Messages, "messages", d.Messages, "messages of the throughput and tenants workloads")
 	fl.IntVar(&cfg.BodySize, "body-size", d.BodySize, "message body size in bytes")
 	fl.IntVar(&cfg.BatchSize, "batch-size", d.BatchSize, "messages per push call")

@@ -27,6 +27,7 @@ func main() {
 	flag.StringVar(&workloads, "workloads", "all", "comma-separated: all, throughput, floor, head-of-line, latency, tenants, sizes")
 	flag.IntVar(&cfg.Producers, "producers", d.Producers, "producers")
 	flag.IntVar(&cfg.Consumers, "consumers", d.Consumers, "consumers")
+	flag.BoolVar(&cfg.ConsumerProcesses, "consumer-processes", false, "throughput: a queue client per consumer, as separate processes have")
 	flag.IntVar(&cfg.Messages, "messages", d.Messages, "messages of throughput, floor and tenants")
 	flag.IntVar(&cfg.BodySize, "body-size", d.BodySize, "body size in bytes")
 	flag.IntVar(&cfg.BatchSize, "batch-size", d.BatchSize, "messages per push")
