@@ -332,9 +332,16 @@ func (m *refModel) countBounds(pair int, s, e time.Time) (lo, hi int) {
 	return lo, hi
 }
 
+// alive reports whether r's TTL is surely not over at t. A message past its TTL is never
+// delivered, and a receive may delete it (past the expired-deletion margin) or step over it, so
+// its handles may stop working even while its claim would still hold.
+func (m *refModel) alive(r *refMsg, t time.Time) bool {
+	return r.expiresAt.After(t.Add(m.loose()))
+}
+
 // mustDeliver reports whether r has to come out of a final drain that ends at t.
 func (m *refModel) mustDeliver(r *refMsg, t time.Time) bool {
-	return r.acked && !r.maybe && !r.deadMaybe && r.dup == nil && r.gone == present && r.expiresAt.After(t.Add(m.loose()))
+	return r.acked && !r.maybe && !r.deadMaybe && r.dup == nil && r.gone == present && m.alive(r, t)
 }
 
 // The dead-letter queue of TestModel: pair modelDLQPair sends a message there on the receive
