@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -18,6 +16,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // Receive limits.
@@ -259,7 +258,7 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 			r := decodeRecord(item)
 			// An expired group lock is not dropped here: a push may have extended it since
 			// this read. claimGroup deletes it once the group is empty and untouched.
-			if r.expired(now) && keys.IsMessageSK(r.SK) {
+			if r.Expired(now) && keys.IsMessageSK(r.SK) {
 				expired = append(expired, r)
 				continue
 			}
@@ -406,7 +405,7 @@ func (q *DynamoDBQueue) releaseHandles(ctx context.Context, s *settings, hs []st
 
 // claimAll claims the candidates concurrently; results stay in candidate order.
 func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []*candidate, vt time.Duration, now time.Time) {
-	parallel(len(cands), claimConcurrency, func(i int) {
+	store.Parallel(len(cands), claimConcurrency, func(i int) {
 		c := cands[i]
 		if keys.IsMessageSK(c.rec.SK) {
 			c.msg, c.chunk, c.err = q.claimMessage(ctx, s, c.rec, vt, now)
@@ -414,25 +413,6 @@ func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []*cand
 			c.msg, c.chunk, c.err = q.claimGroup(ctx, s, c.rec, vt, now)
 		}
 	})
-}
-
-// parallel runs fn(0..n-1) with at most limit running at once.
-func parallel(n, limit int, fn func(i int)) {
-	if n == 1 {
-		fn(0)
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, limit)
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
 }
 
 // claimMessage claims one message outside any group with a conditional write on the vis it
@@ -455,31 +435,9 @@ func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record,
 	return q.afterClaim(ctx, s, r, "", now)
 }
 
-// conditionalClaim runs a claim UpdateItem on r with the token tok. It reports whether this
-// call owns the claim afterwards: a failed condition after a retried attempt is checked against
-// the item's current token (read back then, only its token), so a claim applied by an earlier
-// attempt of the same request counts as won. A failure does not return the item: most failures
-// are lost races on the first attempt, which need nothing of it.
+// conditionalClaim runs a claim (see store.Store.Claim) in s's table.
 func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
-	values[":tok"] = avS(tok)
-	var attempts atomic.Int32
-	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(pk, sk),
-		ConditionExpression:       aws.String(cond),
-		UpdateExpression:          aws.String(update),
-		ExpressionAttributeValues: values,
-	}, countAttempts(&attempts))
-	if err == nil {
-		return true, nil
-	}
-	if !isConditionFailed(err) {
-		return false, wrapAPI("UpdateItem (claim)", s.table, err)
-	}
-	if attempts.Load() == 1 {
-		return false, nil // the only attempt failed its condition: a plain lost race
-	}
-	return q.ownsToken(ctx, s.table, pk, sk, tok, err)
+	return q.store(s.table).Claim(ctx, pk, sk, tok, cond, update, values)
 }
 
 // counterValues adds the values claimCounters needs besides :vis and :tok.
@@ -491,19 +449,6 @@ func counterValues(now time.Time, v map[string]types.AttributeValue) map[string]
 // claimCounters is the update of a message claim: new visibility and token, one more
 // receive, and the first-receive time if this is the first. It expects :vis, :tok and :now.
 const claimCounters = "SET vis = :vis, tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)"
-
-// ownsToken decides, after a failed condition, whether the item carries our token anyway.
-func (q *DynamoDBQueue) ownsToken(ctx context.Context, table, pk, sk, tok string, condErr error) (bool, error) {
-	var ccf *types.ConditionalCheckFailedException
-	if asCCF(condErr, &ccf) && ccf.Item != nil {
-		return str(ccf.Item[attrToken]) == tok, nil
-	}
-	item, err := q.getItemAttrs(ctx, table, key(pk, sk), attrToken)
-	if err != nil {
-		return false, err
-	}
-	return item != nil && str(item[attrToken]) == tok, nil
-}
 
 // afterClaim turns a claimed record into a delivered message, or moves it to the dead-letter
 // queue when it has been received too often. groupSK is the group lock it was claimed under.
@@ -537,6 +482,13 @@ func (q *DynamoDBQueue) toMessage(r record, event []byte, receiptHandle string) 
 	if m.Attributes == nil {
 		m.Attributes = map[string]string{}
 	}
+	// The compact stored form leaves the ID and the send time to the item (mid, st).
+	if m.MessageId == "" {
+		m.MessageId = r.ID
+	}
+	if _, ok := m.Attributes[AttributeSentTimestamp]; !ok && r.Sent > 0 {
+		m.Attributes[AttributeSentTimestamp] = strconv.FormatInt(r.Sent, 10)
+	}
 	if r.ReceiveCount > 0 {
 		m.Attributes[AttributeApproximateReceiveCount] = strconv.Itoa(r.ReceiveCount)
 		m.Attributes[AttributeApproximateFirstReceiveTimestamp] = strconv.FormatInt(r.FirstReceive, 10)
@@ -568,7 +520,7 @@ func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []*c
 		if c.chunk == nil {
 			continue
 		}
-		event, err := assemble(*c.chunk, found)
+		event, err := store.Assemble(*c.chunk, found)
 		if err == nil {
 			c.msg, err = q.toMessage(*c.chunk, event, c.msg.ReceiptHandle)
 		}
@@ -579,37 +531,7 @@ func (q *DynamoDBQueue) fetchBodies(ctx context.Context, s *settings, cands []*c
 	return nil
 }
 
-func chunkKeys(r record) []map[string]types.AttributeValue {
-	bodyPK := keys.BodyPK(r.PK, r.SK)
-	ks := make([]map[string]types.AttributeValue, r.Chunks)
-	for i := range ks {
-		ks[i] = key(bodyPK, keys.ChunkSK(i))
-	}
-	return ks
-}
-
-func assemble(r record, found map[string]map[string]types.AttributeValue) ([]byte, error) {
-	bodyPK := keys.BodyPK(r.PK, r.SK)
-	var event []byte
-	for i := 0; i < r.Chunks; i++ {
-		item, ok := found[bodyPK+"\x00"+keys.ChunkSK(i)]
-		if !ok {
-			return nil, fmt.Errorf("dynamodbqueue: message %s/%s: body chunk %d of %d is missing", r.PK, r.SK, i, r.Chunks)
-		}
-		b, _ := item[attrEvent].(*types.AttributeValueMemberB)
-		if b == nil {
-			return nil, fmt.Errorf("dynamodbqueue: message %s/%s: body chunk %d is malformed", r.PK, r.SK, i)
-		}
-		event = append(event, b.Value...)
-	}
-	return event, nil
-}
+func chunkKeys(r record) []map[string]types.AttributeValue { return store.ChunkKeys(r) }
 
 // deleteRequests returns the batch deletes that remove a message item and its body chunks.
-func (q *DynamoDBQueue) deleteRequests(r record) []types.WriteRequest {
-	reqs := []types.WriteRequest{deleteReq(r.PK, r.SK)}
-	for _, k := range chunkKeys(r) {
-		reqs = append(reqs, deleteReq(str(k[attrPK]), str(k[attrSK])))
-	}
-	return reqs
-}
+func (q *DynamoDBQueue) deleteRequests(r record) []types.WriteRequest { return store.DeleteRequests(r) }

@@ -231,24 +231,75 @@ func MD5OfAttributes(attrs map[string]events.SQSMessageAttribute) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Encode returns the stored form of a message: its JSON without the receipt handle, which
-// belongs to a claim, not to the message.
+// Stored forms. The first byte tells them apart: a JSON object starts with '{'.
+//
+//   - legacy: the whole events.SQSMessage as JSON, without the receipt handle (written before
+//     the compact form; still read).
+//   - compact: formatCompact, then the JSON of a compactMessage: only what cannot be derived.
+//     The message ID and the send time are item attributes (mid, st) and the MD5 digests are
+//     computed from the body and attributes, so storing them again would triple the bytes every
+//     poll reads back for a small message.
+const formatCompact = 0x01
+
+// sentTimestamp is the SentTimestamp attribute, which the compact form leaves to the item.
+const sentTimestamp = "SentTimestamp"
+
+// compactMessage is the compact stored form of a message.
+type compactMessage struct {
+	Body           string                                `json:"b"`
+	Attributes     map[string]string                     `json:"a,omitempty"`
+	MessageAttrs   map[string]events.SQSMessageAttribute `json:"m,omitempty"`
+	EventSourceARN string                                `json:"esa,omitempty"`
+	EventSource    string                                `json:"es,omitempty"`
+	AWSRegion      string                                `json:"r,omitempty"`
+}
+
+// Encode returns the compact stored form of a message. It leaves out the receipt handle
+// (which belongs to a claim, not to the message), the message ID, the MD5 digests and the
+// SentTimestamp attribute: Decode computes the digests, and the caller keeps the ID and the
+// send time in the item and restores them (see Decode).
 func Encode(m events.SQSMessage) ([]byte, error) {
-	m.ReceiptHandle = ""
+	c := compactMessage{Body: m.Body, MessageAttrs: m.MessageAttributes,
+		EventSourceARN: m.EventSourceARN, EventSource: m.EventSource, AWSRegion: m.AWSRegion}
+	for k, v := range m.Attributes {
+		if k == sentTimestamp {
+			continue
+		}
+		if c.Attributes == nil {
+			c.Attributes = make(map[string]string, len(m.Attributes))
+		}
+		c.Attributes[k] = v
+	}
 	var buf bytes.Buffer
+	buf.WriteByte(formatCompact)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	if err := enc.Encode(c); err != nil {
 		return nil, fmt.Errorf("encode message: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Decode reverses Encode.
+// Decode reverses Encode, and reads the legacy form too. A message decoded from the compact
+// form has its MD5 digests computed, and no MessageId and no SentTimestamp attribute: the
+// caller sets them from the item.
 func Decode(b []byte) (events.SQSMessage, error) {
 	var m events.SQSMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+	if len(b) == 0 || b[0] != formatCompact {
+		if err := json.Unmarshal(b, &m); err != nil {
+			return m, fmt.Errorf("decode stored message: %w", err)
+		}
+		return m, nil
+	}
+	var c compactMessage
+	if err := json.Unmarshal(b[1:], &c); err != nil {
 		return m, fmt.Errorf("decode stored message: %w", err)
+	}
+	m = events.SQSMessage{Body: c.Body, Attributes: c.Attributes, MessageAttributes: c.MessageAttrs,
+		EventSourceARN: c.EventSourceARN, EventSource: c.EventSource, AWSRegion: c.AWSRegion,
+		Md5OfBody: MD5OfBody(c.Body), Md5OfMessageAttributes: MD5OfAttributes(c.MessageAttrs)}
+	if m.Attributes == nil {
+		m.Attributes = map[string]string{}
 	}
 	return m, nil
 }

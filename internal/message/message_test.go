@@ -2,6 +2,7 @@ package message
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -120,5 +121,46 @@ func TestAttributeNameErrorNamesTheCharacter(t *testing.T) {
 	}}, 1<<20)
 	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), `'ï' (U+00EF) at position 3`) {
 		t.Fatalf("Validate = %v; want ErrInvalidMessage naming 'ï' (U+00EF) at position 3", err)
+	}
+}
+
+// TestCompactFormLeavesOutWhatIsDerived: the stored form of a 256-byte message carries the body
+// and little else (no message ID, digests or SentTimestamp), and decodes with the digests
+// computed and every other field intact.
+func TestCompactFormLeavesOutWhatIsDerived(t *testing.T) {
+	body := strings.Repeat("x", 256)
+	attrs := map[string]events.SQSMessageAttribute{"k": {DataType: "String", StringValue: str("v")}}
+	in := events.SQSMessage{MessageId: "5f0e1d2c-0000-4000-8000-000000000000", Body: body, Md5OfBody: MD5OfBody(body),
+		Md5OfMessageAttributes: MD5OfAttributes(attrs), MessageAttributes: attrs,
+		Attributes: map[string]string{"SentTimestamp": "1700000000000", "MessageGroupId": "g"}}
+	plain, err := Encode(events.SQSMessage{MessageId: in.MessageId, Body: body, Md5OfBody: in.Md5OfBody,
+		Attributes: map[string]string{"SentTimestamp": "1700000000000"}})
+	if err != nil || len(plain) > len(body)+10 {
+		t.Errorf("a %d-byte message without attributes is stored in %d bytes (%v): %s", len(body), len(plain), err, plain)
+	}
+	enc, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.MessageId = ""
+	want.Attributes = map[string]string{"MessageGroupId": "g"}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("decoded %+v\nwant %+v", out, want)
+	}
+}
+
+// TestDecodeReadsTheLegacyForm: a message stored before the compact form (its whole JSON)
+// still decodes, with its ID, digests and SentTimestamp.
+func TestDecodeReadsTheLegacyForm(t *testing.T) {
+	legacy := `{"messageId":"id-1","receiptHandle":"","body":"hello","md5OfBody":"5d41402abc4b2a76b9719d911017c592","md5OfMessageAttributes":"","attributes":{"SentTimestamp":"1700000000000"},"messageAttributes":null,"eventSourceARN":"","eventSource":"","awsRegion":""}`
+	out, err := Decode([]byte(legacy))
+	if err != nil || out.MessageId != "id-1" || out.Body != "hello" || out.Md5OfBody != MD5OfBody("hello") ||
+		out.Attributes["SentTimestamp"] != "1700000000000" {
+		t.Fatalf("Decode(legacy) = %+v, %v", out, err)
 	}
 }
