@@ -11,6 +11,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // Dead letters.
@@ -72,19 +73,11 @@ func (q *DynamoDBQueue) copyMessage(ctx context.Context, srcTable, dstTable stri
 		if err != nil {
 			return err
 		}
-		event, err := assemble(src, found)
+		event, err := store.Assemble(src, found)
 		if err != nil {
 			return err
 		}
-		var reqs []types.WriteRequest
-		bodyPK := keys.BodyPK(dst.PK, dst.SK)
-		for i, start := 0, 0; start < len(event); i, start = i+1, start+chunkSize {
-			c := key(bodyPK, keys.ChunkSK(i))
-			c[attrEvent] = avB(event[start:min(start+chunkSize, len(event))])
-			c[attrTTL] = avN(dst.TTL)
-			reqs = append(reqs, putReq(c))
-		}
-		if _, err := q.batchWrite(ctx, dstTable, reqs); err != nil {
+		if _, err := q.batchWrite(ctx, dstTable, store.ChunkPuts(dst.PK, dst.SK, event, dst.TTL)); err != nil {
 			return err
 		}
 	}
@@ -192,7 +185,7 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 		}
 		for _, item := range resp.Items {
 			r := decodeRecord(item)
-			if !keys.IsMessageSK(r.SK) || r.expired(now) {
+			if !keys.IsMessageSK(r.SK) || r.Expired(now) {
 				continue
 			}
 			ok, err := q.redriveOne(ctx, s, ds, r, now)

@@ -112,7 +112,7 @@ func (q *DynamoDBQueue) definitionFor(ctx context.Context, s *settings) (defEntr
 func (q *DynamoDBQueue) readDefinition(ctx context.Context, s *settings) (defEntry, error) {
 	pk := defPK(s.queue)
 	found := map[string]map[string]types.AttributeValue{}
-	err := q.batchGetInto(ctx, s.table, []map[string]types.AttributeValue{key(pk, defSK), key(pk, defClientSK+s.client)}, true, found)
+	err := q.store(s.table).BatchGetInto(ctx, []map[string]types.AttributeValue{key(pk, defSK), key(pk, defClientSK+s.client)}, true, found)
 	if err != nil {
 		if isAccessDenied(err) {
 			s.logger.DebugContext(ctx, "dynamodbqueue: not allowed to read the queue definition; using the handle's settings", "queue", s.queue, "error", err)

@@ -104,7 +104,7 @@ func (q *DynamoDBQueue) readDefinitions(ctx context.Context, names []string) (ma
 		keyList[i] = key(defPK(n), defSK)
 	}
 	found := map[string]map[string]types.AttributeValue{}
-	if err := q.batchGetInto(ctx, q.snapshot().table, keyList, true, found); err != nil {
+	if err := q.store(q.snapshot().table).BatchGetInto(ctx, keyList, true, found); err != nil {
 		return nil, err
 	}
 	defs := make(map[string]QueueDefinition, len(found))

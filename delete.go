@@ -14,6 +14,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // ToReceiptHandles returns the receipt handles of msgs, in order.
@@ -133,7 +134,7 @@ func (q *DynamoDBQueue) forEachHandle(ctx context.Context, hs []string, fn func(
 		parsed[i] = h
 		valid = append(valid, i)
 	}
-	parallel(len(valid), claimConcurrency, func(j int) {
+	store.Parallel(len(valid), claimConcurrency, func(j int) {
 		i := valid[j]
 		res[i].Err = fn(s, parsed[i])
 	})

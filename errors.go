@@ -10,6 +10,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // Sentinel errors. Every error the package returns wraps one of these or a DynamoDB error, so
@@ -122,14 +123,7 @@ func wrapAPI(op, table string, err error) error {
 }
 
 // isConditionFailed reports whether err is a failed condition: a lost race, not a fault.
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
-	}
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
-}
+func isConditionFailed(err error) bool { return store.IsConditionFailed(err) }
 
 func isAccessDenied(err error) bool {
 	var api smithy.APIError

@@ -18,7 +18,7 @@ import (
 
 // pastMargin reports whether r is expired by more than the margin, so this process may delete it.
 func (s *settings) pastMargin(r *record, now time.Time) bool {
-	return r.expired(now.Add(-s.expiredMargin))
+	return r.Expired(now.Add(-s.expiredMargin))
 }
 
 // dropExpired deletes the messages a poll found expired by more than the margin, so each is

@@ -122,7 +122,7 @@ func (q *DynamoDBQueue) groupHead(ctx context.Context, s *settings, g record) (*
 		}
 		head := decodeRecord(resp.Items[0])
 		switch {
-		case !head.expired(now):
+		case !head.Expired(now):
 			return &head, nil
 		case s.pastMargin(&head, now):
 			if _, err := q.batchWrite(ctx, s.table, q.deleteRequests(head)); err != nil {

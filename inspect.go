@@ -153,7 +153,7 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 			}
 			for _, item := range out.Items {
 				r := decodeRecord(item)
-				if r.expired(now) {
+				if r.Expired(now) {
 					continue
 				}
 				if !keys.IsMessageSK(r.SK) {
@@ -213,7 +213,7 @@ func (q *DynamoDBQueue) peekGroupHead(ctx context.Context, s *settings, g record
 			return nil, wrapAPI("Query (group head)", s.table, err)
 		}
 		for _, item := range out.Items {
-			if head := decodeRecord(item); !head.expired(now) {
+			if head := decodeRecord(item); !head.Expired(now) {
 				return &head, nil
 			}
 		}

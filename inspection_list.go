@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // ListOptions selects a page of messages for Inspector.ListMessages.
@@ -202,7 +203,7 @@ func (l *lister) phase(ctx context.Context, cur cursor, want int) ([]listed, err
 	}
 	per := make([][]listed, shards)
 	errs := make([]error, shards)
-	parallel(shards, claimConcurrency, func(i int) {
+	store.Parallel(shards, claimConcurrency, func(i int) {
 		per[i], errs[i] = l.shard(ctx, i, prefix, cur, want)
 	})
 	var all []listed
@@ -257,7 +258,7 @@ func (l *lister) shard(ctx context.Context, shard int, prefix string, cur cursor
 		}
 		for _, item := range page.Items {
 			r := decodeRecord(item)
-			if (exclusive && r.SK == cur.SK) || r.expired(l.now) || !keys.IsMessageSK(r.SK) {
+			if (exclusive && r.SK == cur.SK) || r.Expired(l.now) || !keys.IsMessageSK(r.SK) {
 				continue
 			}
 			f, ok, err := l.match(ctx, r)
@@ -348,7 +349,7 @@ func (l *lister) fetchBodies(ctx context.Context, found []listed) error {
 		if f.rec.Chunks == 0 {
 			continue
 		}
-		event, err := assemble(f.rec, got)
+		event, err := store.Assemble(f.rec, got)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // maxMessageIDLen bounds the message IDs accepted for a lookup (the queue's are 36-character
@@ -35,7 +36,7 @@ func (ins *Inspector) GetMessage(ctx context.Context, messageID string) (Message
 		if err != nil {
 			return MessageInfo{}, err
 		}
-		if event, err = assemble(r, found); err != nil {
+		if event, err = store.Assemble(r, found); err != nil {
 			return MessageInfo{}, err
 		}
 	}
@@ -111,7 +112,7 @@ func (q *DynamoDBQueue) findInShard(ctx context.Context, s *settings, shard int,
 			return record{}, false, wrapAPI("Query (message ID)", s.table, err)
 		}
 		for _, item := range out.Items {
-			if r := decodeRecord(item); !r.expired(now) {
+			if r := decodeRecord(item); !r.Expired(now) {
 				return r, true, nil
 			}
 		}

@@ -148,7 +148,7 @@ func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, map[
 		var grouped []record
 		err := q.scanPartition(ctx, s.table, s.pk(shard), keys.GroupPrefix, "SK, vis, tok, rc, va, grp, orig, #ttl", func(r record) {
 			switch {
-			case r.expired(now):
+			case r.Expired(now):
 			case strings.HasPrefix(r.SK, keys.GroupPrefix):
 				locks[r.SK] = &r
 			case strings.HasPrefix(r.SK, keys.GroupMsgPrefix):

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/message"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // Names in events.SQSMessage.Attributes that a push reads, as SQS names them.
@@ -333,16 +333,8 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	if len(event) <= inlineLimit {
 		item[attrEvent] = avB(event)
 	} else {
-		bodyPK := keys.BodyPK(o.pk, o.sk)
-		n := 0
-		for start := 0; start < len(event); start += chunkSize {
-			chunk := key(bodyPK, keys.ChunkSK(n))
-			chunk[attrEvent] = avB(event[start:min(start+chunkSize, len(event))])
-			chunk[attrTTL] = avN(o.ttl)
-			o.chunks = append(o.chunks, putReq(chunk))
-			n++
-		}
-		item[attrChunks] = avN(int64(n))
+		o.chunks = store.ChunkPuts(o.pk, o.sk, event, o.ttl)
+		item[attrChunks] = avN(int64(len(o.chunks)))
 	}
 	o.item = item
 	return o, nil
@@ -532,19 +524,5 @@ func (q *DynamoDBQueue) register(ctx context.Context, s *settings) error {
 
 // getItem reads one item with a strongly consistent read; nil when it does not exist.
 func (q *DynamoDBQueue) getItem(ctx context.Context, table string, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	return q.getItemAttrs(ctx, table, k)
-}
-
-// getItemAttrs reads one item with a strongly consistent read, only the named attributes (all
-// when none are named); nil when it does not exist. The names must need no placeholders.
-func (q *DynamoDBQueue) getItemAttrs(ctx context.Context, table string, k map[string]types.AttributeValue, attrs ...string) (map[string]types.AttributeValue, error) {
-	in := &dynamodb.GetItemInput{TableName: aws.String(table), Key: k, ConsistentRead: aws.Bool(true)}
-	if len(attrs) > 0 {
-		in.ProjectionExpression = aws.String(strings.Join(attrs, ", "))
-	}
-	out, err := q.core.api.GetItem(ctx, in)
-	if err != nil {
-		return nil, wrapAPI("GetItem", table, err)
-	}
-	return out.Item, nil
+	return q.store(table).GetItem(ctx, k)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // Messages held while a receive collects more.
@@ -91,7 +93,7 @@ func (q *DynamoDBQueue) extend(ctx context.Context, s *settings, h *heldClaims, 
 	defer cancel()
 	start := q.core.now()
 	errs := make([]error, len(idx))
-	parallel(len(idx), claimConcurrency, func(j int) {
+	store.Parallel(len(idx), claimConcurrency, func(j int) {
 		hd, err := s.signer.Parse(h.msgs[idx[j]].ReceiptHandle)
 		if err == nil {
 			err = q.changeOne(wctx, s, hd, vt)

@@ -1,11 +1,7 @@
 package dynamodbqueue
 
 import (
-	"math/rand/v2"
 	"sync"
-	"time"
-
-	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // wakeups lets a push wake the long polls of the same (table, queue, client) in this process at
@@ -41,18 +37,3 @@ func (w *wakeups) notify(key string) {
 		delete(w.m, key)
 	}
 }
-
-// sleep waits for d or until ctx ends, whichever is first.
-var sleep = wait.Sleep
-
-// backoff returns the wait before retry attempt n (0-based) of work DynamoDB left unprocessed:
-// exponential from 25 ms, capped at 2 s, with full jitter so that competing callers spread out.
-func backoff(n int) time.Duration {
-	d := 25 * time.Millisecond << min(n, 7)
-	d = min(d, 2*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
-// maxUnprocessedRetries bounds the retries of BatchWriteItem/BatchGetItem leftovers, so a
-// persistently throttled table yields an error instead of an endless loop.
-const maxUnprocessedRetries = 10
