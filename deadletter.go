@@ -166,25 +166,16 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 	var startKey map[string]types.AttributeValue
 	for max == 0 || moved < max {
 		now := q.core.now()
-		page := int32(100)
+		page := 100
 		if max > 0 {
-			page = int32(min(100, max-moved))
+			page = min(100, max-moved)
 		}
-		resp, err := q.core.api.Query(ctx, &dynamodb.QueryInput{
-			TableName:              aws.String(ds.table),
-			IndexName:              aws.String(visIndex),
-			KeyConditionExpression: aws.String("PK = :pk AND vis < :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": avS(ds.pk(0)), ":now": avS(keys.VisBound(now)),
-			},
-			Limit:             aws.Int32(page),
-			ExclusiveStartKey: startKey,
-		})
+		recs, next, err := q.store(ds.table).ReadyPage(ctx, store.Ready{PK: ds.pk(0), Now: now, Forward: true,
+			Limit: page, Start: startKey, Op: "Query (dead letters)"})
 		if err != nil {
-			return moved, wrapAPI("Query (dead letters)", ds.table, err)
+			return moved, err
 		}
-		for _, item := range resp.Items {
-			r := decodeRecord(item)
+		for _, r := range recs {
 			if !keys.IsMessageSK(r.SK) || r.Expired(now) {
 				continue
 			}
@@ -199,10 +190,10 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 				break
 			}
 		}
-		if resp.LastEvaluatedKey == nil {
+		if next == nil {
 			break
 		}
-		startKey = resp.LastEvaluatedKey
+		startKey = next
 	}
 	if moved > 0 {
 		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
@@ -180,21 +178,10 @@ func groupOfMessage(sk string) string {
 // so the delete reads the item back (ReturnValues ALL_OLD) only for the deduplication ID, and
 // for handles issued before handles said so (Legacy).
 func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Handle) ([]types.WriteRequest, error) {
-	readBack := types.ReturnValueNone
-	if h.Legacy || h.Dedup {
-		readBack = types.ReturnValueAllOld
-	}
-	out, err := q.core.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 key(h.PK, h.SK),
-		ConditionExpression:                 aws.String("tok = :tok"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":tok": avS(h.Token)},
-		ReturnValues:                        readBack,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	old, err := q.store(s.table).DeleteIfToken(ctx, h.PK, h.SK, h.Token, h.Legacy || h.Dedup)
 	if err != nil {
 		if !isConditionFailed(err) {
-			return nil, wrapAPI("DeleteItem", s.table, err)
+			return nil, err
 		}
 		if err := q.checkGone(ctx, s, h, err); err != nil {
 			return nil, err
@@ -203,8 +190,8 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 	// The handle's chunk count also covers an SDK retry of an applied delete, whose
 	// response (and read-back item) was lost: its chunks are deleted all the same.
 	r := record{PK: h.PK, SK: h.SK, Chunks: h.Chunks}
-	if out != nil && out.Attributes != nil {
-		r = decodeRecord(out.Attributes)
+	if old != nil {
+		r = decodeRecord(old)
 	}
 	var chunks []types.WriteRequest
 	if r.Chunks > 0 {
@@ -224,15 +211,8 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 // message's handle must not move the group any more (see changeOne). Failing is harmless: the
 // claim then ends at its visibility timeout. A retry of an applied release fails its condition.
 func (q *DynamoDBQueue) releaseDeletedGroup(ctx context.Context, s *settings, h handle.Handle) {
-	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(h.PK, h.Group),
-		ConditionExpression: aws.String("tok = :tok"),
-		UpdateExpression:    aws.String("SET vis = :vis REMOVE tok"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":tok": avS(h.Token), ":vis": avS(keys.Vis(q.core.now(), q.core.seq.Next())),
-		},
-	})
+	err := q.store(s.table).UpdateIfToken(ctx, "UpdateItem (group)", h.PK, h.Group, h.Token, "", "SET vis = :vis REMOVE tok",
+		map[string]types.AttributeValue{":vis": avS(keys.Vis(q.core.now(), q.core.seq.Next()))})
 	if err != nil && !isConditionFailed(err) {
 		s.logger.DebugContext(ctx, "dynamodbqueue: could not release group", "group", h.Group, "error", err)
 	}
@@ -283,19 +263,14 @@ func (q *DynamoDBQueue) changeOne(ctx context.Context, s *settings, h handle.Han
 		return err
 	}
 	seq, _ := keys.SeqFromSK(h.SK)
-	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key:       key(h.PK, h.SK),
-		// Only an indexed message has vis: a grouped one must never get it (it would become
-		// deliverable outside its group), whatever the handle says.
-		ConditionExpression:       aws.String("tok = :tok AND attribute_exists(vis)"),
-		UpdateExpression:          aws.String("SET vis = :vis"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":tok": avS(h.Token), ":vis": avS(keys.Vis(at, seq))},
-	})
+	// Only an indexed message has vis: a grouped one must never get it (it would become
+	// deliverable outside its group), whatever the handle says.
+	err := q.store(s.table).UpdateIfToken(ctx, "UpdateItem (visibility)", h.PK, h.SK, h.Token, "attribute_exists(vis)",
+		"SET vis = :vis", map[string]types.AttributeValue{":vis": avS(keys.Vis(at, seq))})
 	if isConditionFailed(err) {
 		// Setting the same visibility twice is harmless, so a failed condition is never our own
 		// retry: the message was claimed again or deleted.
 		return ErrStaleReceiptHandle
 	}
-	return wrapAPI("UpdateItem (visibility)", s.table, err)
+	return err
 }

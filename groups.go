@@ -12,6 +12,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // FIFO message groups.
@@ -66,8 +67,7 @@ func (q *DynamoDBQueue) claimGroup(ctx context.Context, s *settings, g record, v
 		// The token condition makes an SDK retry of an applied head claim fail its condition
 		// (and be recognised as ours) instead of counting the receive twice.
 		won, err := q.conditionalClaim(ctx, s, head.PK, head.SK, tok, "attribute_exists(PK) AND (attribute_not_exists(tok) OR tok <> :tok)",
-			"SET tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)",
-			counterValues(now, map[string]types.AttributeValue{}))
+			store.ClaimHead, store.CounterValues(now, map[string]types.AttributeValue{}))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -219,17 +219,6 @@ func (q *DynamoDBQueue) releaseGroup(ctx context.Context, s *settings, pk, group
 // setGroupVisibility moves a held group's lock to become visible at `at`, keeping the token so
 // the holder's handle still deletes its message.
 func (q *DynamoDBQueue) setGroupVisibility(ctx context.Context, s *settings, pk, groupSK, tok string, at time.Time) error {
-	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(pk, groupSK),
-		ConditionExpression: aws.String("tok = :tok"),
-		UpdateExpression:    aws.String("SET vis = :vis"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":tok": avS(tok), ":vis": avS(keys.Vis(at, q.core.seq.Next())),
-		},
-	})
-	if err != nil && !isConditionFailed(err) {
-		return wrapAPI("UpdateItem (group)", s.table, err)
-	}
-	return err
+	return q.store(s.table).UpdateIfToken(ctx, "UpdateItem (group)", pk, groupSK, tok, "", "SET vis = :vis",
+		map[string]types.AttributeValue{":vis": avS(keys.Vis(at, q.core.seq.Next()))})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
 )
 
 // QueueAndClientID names one (queue, client) pair of a table.
@@ -48,8 +49,7 @@ func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
 	total := 0
 	nowSec := q.core.now().Unix()
 	for shard := 0; shard < s.shards; shard++ {
-		p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
-			TableName: aws.String(s.table),
+		err := q.store(s.table).EachPage(ctx, "Query (count)", &dynamodb.QueryInput{
 			// g#... and m#... are adjacent in sort order: one range holds every message.
 			KeyConditionExpression:   aws.String("PK = :pk AND SK BETWEEN :first AND :last"),
 			FilterExpression:         aws.String("#ttl > :now"),
@@ -60,13 +60,9 @@ func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
 
 			},
 			Select: types.SelectCount,
-		})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return 0, wrapAPI("Query (count)", s.table, err)
-			}
-			total += int(out.Count)
+		}, func(out *dynamodb.QueryOutput) bool { total += int(out.Count); return true })
+		if err != nil {
+			return 0, err
 		}
 	}
 	return total, nil
@@ -108,17 +104,7 @@ func (q *DynamoDBQueue) scanPartition(ctx context.Context, table, pk, from, attr
 	if strings.Contains(attrs, "#ttl") { // TTL is a reserved word
 		in.ExpressionAttributeNames = map[string]string{"#ttl": attrTTL}
 	}
-	p := dynamodb.NewQueryPaginator(q.core.api, in)
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return wrapAPI("Query", table, err)
-		}
-		for _, item := range out.Items {
-			fn(decodeRecord(item))
-		}
-	}
-	return nil
+	return q.store(table).EachRecord(ctx, "Query", in, func(r record) bool { fn(r); return true })
 }
 
 // Peek returns up to max messages that are visible now, in delivery order, without claiming
@@ -136,23 +122,15 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 	now := q.core.now()
 	var cands []*candidate
 	for shard := 0; shard < s.shards && len(cands) < max; shard++ {
-		p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
-			TableName:              aws.String(s.table),
-			IndexName:              aws.String(visIndex),
-			KeyConditionExpression: aws.String("PK = :pk AND vis < :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": avS(s.pk(shard)), ":now": avS(keys.VisBound(now)),
-			},
-			ScanIndexForward: aws.Bool(s.order == FIFO),
-			Limit:            aws.Int32(int32(max)),
-		})
-		for p.HasMorePages() && len(cands) < max {
-			out, err := p.NextPage(ctx)
+		var start map[string]types.AttributeValue
+		for first := true; (first || start != nil) && len(cands) < max; first = false {
+			recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: s.pk(shard), Now: now,
+				Forward: s.order == FIFO, Limit: max, Start: start, Op: "Query (peek)"})
 			if err != nil {
-				return nil, wrapAPI("Query (peek)", s.table, err)
+				return nil, err
 			}
-			for _, item := range out.Items {
-				r := decodeRecord(item)
+			start = next
+			for _, r := range recs {
 				if r.Expired(now) {
 					continue
 				}

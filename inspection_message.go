@@ -97,27 +97,22 @@ func (ins *Inspector) find(ctx context.Context, messageID string) (*settings, re
 // findInShard queries one shard's messages (g#... and m#..., adjacent in sort order) for the ID.
 func (q *DynamoDBQueue) findInShard(ctx context.Context, s *settings, shard int, id string) (record, bool, error) {
 	now := q.core.now()
-	p := dynamodb.NewQueryPaginator(q.core.api, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
+	var found record
+	ok := false
+	err := q.store(s.table).EachRecord(ctx, "Query (message ID)", &dynamodb.QueryInput{
 		KeyConditionExpression:   aws.String("PK = :pk AND SK BETWEEN :first AND :last"),
 		FilterExpression:         aws.String("#mid = :id"),
 		ExpressionAttributeNames: map[string]string{"#mid": attrID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": avS(s.pk(shard)), ":first": avS(keys.GroupMsgPrefix), ":last": avS("m$"), ":id": avS(id),
 		},
+	}, func(r record) bool {
+		if !r.Expired(now) {
+			found, ok = r, true
+		}
+		return !ok
 	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return record{}, false, wrapAPI("Query (message ID)", s.table, err)
-		}
-		for _, item := range out.Items {
-			if r := decodeRecord(item); !r.Expired(now) {
-				return r, true, nil
-			}
-		}
-	}
-	return record{}, false, nil
+	return found, ok, err
 }
 
 // deleteAttempts bounds how often DeleteMessage re-reads a message that changed under it

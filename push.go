@@ -197,22 +197,19 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		}
 	}
 	err = q.writeBatched(ctx, s, batched)
-	brokenGroups := map[string]error{} // as in writeBatched: no message after a failed one
+	broken := brokenGroups{} // as in writeBatched: no message after a failed one
 	for _, o := range single {
-		gk := o.pk + "\x00" + o.group
 		switch {
 		case ctx.Err() != nil:
 			o.err = ctx.Err()
-		case o.group != "" && brokenGroups[gk] != nil:
-			o.err = fmt.Errorf("an earlier message of group %q was not stored: %w", o.group, brokenGroups[gk])
+		case broken.check(o) != nil:
+			o.err = broken.check(o)
 		case o.dedupID != "":
 			o.err = q.writeDeduplicated(ctx, s, o, now)
 		default:
 			o.err = q.writeBatched(ctx, s, []*outgoing{o})
 		}
-		if o.err != nil && o.group != "" && brokenGroups[gk] == nil {
-			brokenGroups[gk] = o.err
-		}
+		broken.note(o)
 	}
 	res := make([]SendResult, len(msgs))
 	stored := 0
@@ -390,7 +387,6 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 		markFailed(failed, err)
 	}
 
-	type groupKey struct{ pk, group string }
 	var waves [][]*outgoing
 	position := map[groupKey]int{}
 	for _, o := range outs {
@@ -405,13 +401,13 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 		}
 		waves[k] = append(waves[k], o)
 	}
-	broken := map[groupKey]error{} // groups with a message that was not stored
-	var unsure []*outgoing         // grouped messages whose write failed, maybe after it was applied
+	broken := brokenGroups{}
+	var unsure []*outgoing // grouped messages whose write failed, maybe after it was applied
 	for _, wave := range waves {
 		var reqs []types.WriteRequest
 		for _, o := range wave {
-			if err := broken[groupKey{o.pk, o.group}]; o.group != "" && err != nil {
-				fail(o, fmt.Errorf("an earlier message of group %q was not stored: %w", o.group, err))
+			if err := broken.check(o); err != nil {
+				fail(o, err)
 			}
 			if o.err == nil {
 				r := putReq(o.item)
@@ -429,11 +425,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 			}
 		}
 		for _, o := range wave {
-			if o.group != "" && o.err != nil {
-				if _, ok := broken[groupKey{o.pk, o.group}]; !ok {
-					broken[groupKey{o.pk, o.group}] = o.err
-				}
-			}
+			broken.note(o)
 		}
 	}
 	// A batch whose response was lost may have stored a grouped message that no pointer update
@@ -525,4 +517,27 @@ func (q *DynamoDBQueue) register(ctx context.Context, s *settings) error {
 // getItem reads one item with a strongly consistent read; nil when it does not exist.
 func (q *DynamoDBQueue) getItem(ctx context.Context, table string, k map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
 	return q.store(table).GetItem(ctx, k)
+}
+
+// groupKey names a message group: its partition and its ID.
+type groupKey struct{ pk, group string }
+
+// brokenGroups holds the groups of one push that have a message that was not stored, with the
+// first failure: no later message of such a group may be stored, or the group would deliver it
+// without the one before.
+type brokenGroups map[groupKey]error
+
+// check returns o's error if o's group is broken, else nil.
+func (b brokenGroups) check(o *outgoing) error {
+	if err := b[groupKey{o.pk, o.group}]; o.group != "" && err != nil {
+		return fmt.Errorf("an earlier message of group %q was not stored: %w", o.group, err)
+	}
+	return nil
+}
+
+// note breaks o's group if o failed (the first failure is kept).
+func (b brokenGroups) note(o *outgoing) {
+	if k := (groupKey{o.pk, o.group}); o.group != "" && o.err != nil && b[k] == nil {
+		b[k] = o.err
+	}
 }

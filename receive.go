@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/handle"
@@ -239,23 +237,13 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		need := want - len(out)
 		spread := int(q.core.spread.Load())
 		now := q.core.now()
-		resp, err := q.core.api.Query(ctx, &dynamodb.QueryInput{
-			TableName:              aws.String(s.table),
-			IndexName:              aws.String(visIndex),
-			KeyConditionExpression: aws.String("PK = :pk AND vis < :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": avS(pk), ":now": avS(keys.VisBound(now)),
-			},
-			ScanIndexForward:  aws.Bool(s.order == FIFO),
-			Limit:             aws.Int32(int32(min(need*spread, MaxReceiveMessages))),
-			ExclusiveStartKey: startKey,
-		})
+		recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now, Forward: s.order == FIFO,
+			Limit: min(need*spread, MaxReceiveMessages), Start: startKey, Op: "Query"})
 		if err != nil {
-			return out, wrapAPI("Query", s.table, err)
+			return out, err
 		}
-		pool := make([]candidate, 0, len(resp.Items))
-		for _, item := range resp.Items {
-			r := decodeRecord(item)
+		pool := make([]candidate, 0, len(recs))
+		for _, r := range recs {
 			// An expired group lock is not dropped here: a push may have extended it since
 			// this read. claimGroup deletes it once the group is empty and untouched.
 			if r.Expired(now) && keys.IsMessageSK(r.SK) {
@@ -308,10 +296,10 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		if firstErr != nil {
 			return out, firstErr
 		}
-		if resp.LastEvaluatedKey == nil {
+		if next == nil {
 			break
 		}
-		startKey = resp.LastEvaluatedKey
+		startKey = next
 	}
 	return out, nil
 }
@@ -426,8 +414,8 @@ func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record,
 	}
 	tok := handle.NewToken()
 	newVis := keys.Vis(now.Add(vt), seq)
-	won, err := q.conditionalClaim(ctx, s, r.PK, r.SK, tok, "vis = :old", claimCounters,
-		counterValues(now, map[string]types.AttributeValue{":old": avS(r.Vis), ":vis": avS(newVis)}))
+	won, err := q.conditionalClaim(ctx, s, r.PK, r.SK, tok, "vis = :old", store.ClaimMessage,
+		store.CounterValues(now, map[string]types.AttributeValue{":old": avS(r.Vis), ":vis": avS(newVis)}))
 	if !won || err != nil {
 		return nil, nil, err
 	}
@@ -439,16 +427,6 @@ func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record,
 func (q *DynamoDBQueue) conditionalClaim(ctx context.Context, s *settings, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
 	return q.store(s.table).Claim(ctx, pk, sk, tok, cond, update, values)
 }
-
-// counterValues adds the values claimCounters needs besides :vis and :tok.
-func counterValues(now time.Time, v map[string]types.AttributeValue) map[string]types.AttributeValue {
-	v[":one"], v[":zero"], v[":now"] = avN(1), avN(0), avN(ms(now))
-	return v
-}
-
-// claimCounters is the update of a message claim: new visibility and token, one more
-// receive, and the first-receive time if this is the first. It expects :vis, :tok and :now.
-const claimCounters = "SET vis = :vis, tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)"
 
 // afterClaim turns a claimed record into a delivered message, or moves it to the dead-letter
 // queue when it has been received too often. groupSK is the group lock it was claimed under.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -21,6 +22,22 @@ func IsConditionFailed(err error) bool {
 	}
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
+}
+
+// The updates of a claim that counts a receive: the claim token, one more receive, and the
+// first-receive time if this is the first. ClaimMessage also moves the message in the ready
+// index (:vis); ClaimHead marks the head of a group whose lock holds the visibility. Their
+// values come from CounterValues, plus :vis and the token (Claim binds :tok).
+const (
+	receiveCounted = "tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)"
+	ClaimMessage   = "SET vis = :vis, " + receiveCounted
+	ClaimHead      = "SET " + receiveCounted
+)
+
+// CounterValues adds to v the values ClaimMessage and ClaimHead need besides :vis and :tok.
+func CounterValues(now time.Time, v map[string]types.AttributeValue) map[string]types.AttributeValue {
+	v[":one"], v[":zero"], v[":now"] = N(1), N(0), N(MS(now))
+	return v
 }
 
 // Claim runs a conditional claim: an UpdateItem of (pk, sk) with cond and update, where update

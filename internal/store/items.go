@@ -25,7 +25,8 @@ import (
 //	tok    claim token of the current or last claim; deletes and visibility changes require it
 //	rc     receive count; fr first receive (ms); st sent (ms); va visible-after (ms, grouped)
 //	TTL    expiry, epoch seconds (DynamoDB's TTL attribute; also checked on every read)
-//	mid    message ID; event the stored message (JSON) when it fits in 1 KB, else nc chunks
+//	mid    message ID; event the stored message (internal/message: compact form, legacy JSON
+//	       still read) when it fits in 700 bytes, else nc chunks
 //	grp    group ID; dd deduplication ID; orig and dla for dead letters
 //
 // Chunk item, PK = queue|client|shard|<message SK>, SK = c#<i>: part i of a large event.
