@@ -11,3 +11,7 @@ func LegacyHandle(q *DynamoDBQueue, receiptHandle string) (string, error) {
 	h.Legacy, h.Chunks, h.Dedup = true, 0, false
 	return s.signer.Encode(h), nil
 }
+
+// SetSpread sets how many times more candidates than it needs a receive of q's process reads
+// (see adaptSpread): above 1 it reads them keys-only and its claims return the items.
+func SetSpread(q *DynamoDBQueue, n int32) { q.core.spread.Store(n) }

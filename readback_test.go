@@ -3,6 +3,7 @@ package dynamodbqueue_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -21,7 +23,17 @@ import (
 // update, and the item a failed condition returns.
 type readBackAPI struct {
 	*dynamodb.Client
-	deleteBytes, claimBytes, failedClaims atomic.Int64
+	deleteBytes, claimBytes, failedBytes, failedClaims, queryBytes atomic.Int64
+}
+
+func (a *readBackAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := a.Client.Query(ctx, in, o...)
+	if out != nil {
+		for _, it := range out.Items {
+			a.queryBytes.Add(attrBytes(it))
+		}
+	}
+	return out, err
 }
 
 func (a *readBackAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
@@ -29,7 +41,7 @@ func (a *readBackAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 	if out != nil {
 		a.deleteBytes.Add(attrBytes(out.Attributes))
 	}
-	a.deleteBytes.Add(failedItemBytes(err))
+	a.failedBytes.Add(failedItemBytes(err))
 	return out, err
 }
 
@@ -41,7 +53,7 @@ func (a *readBackAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 	if err != nil {
 		a.failedClaims.Add(1)
 	}
-	a.claimBytes.Add(failedItemBytes(err))
+	a.failedBytes.Add(failedItemBytes(err))
 	return out, err
 }
 
@@ -73,9 +85,10 @@ func attrBytes(item map[string]types.AttributeValue) int64 {
 }
 
 // TestDeletesAndLostClaimsReadBackNothing: four consumers (clones sharing one process, and a
-// second process) race for 200 messages of 256 bytes and delete what they get. Neither the
-// deletes nor the claims, won or lost, read the item back: the receipt handle carries what a
-// delete must know, and a claim lost on its first attempt needs nothing of the item.
+// second process) race for 200 messages of 256 bytes and delete what they get. The deletes read
+// nothing back (the receipt handle carries what a delete must know), nor do failed conditions
+// (a claim lost on its first attempt needs nothing of the item); a won claim returns at most
+// its one item (when its consumer read only keys, under contention).
 func TestDeletesAndLostClaimsReadBackNothing(t *testing.T) {
 	t.Parallel()
 	_, table := newTable(t)
@@ -121,11 +134,16 @@ func TestDeletesAndLostClaimsReadBackNothing(t *testing.T) {
 	if got.Load() != 200 {
 		t.Fatalf("received and deleted %d messages, want 200", got.Load())
 	}
+	var claimed int64
 	for i, api := range apis {
-		if d, c := api.deleteBytes.Load(), api.claimBytes.Load(); d != 0 || c != 0 {
-			t.Errorf("process %d: deletes read back %d bytes, claims %d bytes (%d failed writes); want 0",
-				i, d, c, api.failedClaims.Load())
+		if d, f := api.deleteBytes.Load(), api.failedBytes.Load(); d != 0 || f != 0 {
+			t.Errorf("process %d: deletes read back %d bytes, failed conditions %d bytes (%d failed writes); want 0",
+				i, d, f, api.failedClaims.Load())
 		}
+		claimed += api.claimBytes.Load()
+	}
+	if per := claimed / 200; per > 600 {
+		t.Errorf("won claims read back %d bytes per message, more than one item each", per)
 	}
 }
 
@@ -187,5 +205,55 @@ func TestVersion1HandleStillDeletesChunks(t *testing.T) {
 	}
 	if n := itemCount(t, q); n != 1 {
 		t.Errorf("after the delete the table holds %d items, want 1 (the registry item)", n)
+	}
+}
+
+// TestKeysOnlyCandidatesDeliverWholeMessages: a consumer under contention reads its candidates
+// keys-only and takes each item from its claim. The messages come out whole (body, message
+// attributes, digests, ID, send time, receive count, a chunked body), the query read no stored
+// message, and a second receive counts the receive again.
+func TestKeysOnlyCandidatesDeliverWholeMessages(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	api := &readBackAPI{Client: testenv.Client(t)}
+	q := dynamodbqueue.NewFromClient(api, 0).UseTable(table).UseQueueName("ko").UseClientID("c").UseLogger(nil)
+	attrs := map[string]events.SQSMessageAttribute{"k": {DataType: "String", StringValue: aws.String("v")}}
+	big := strings.Repeat("B", 800_000)
+	sent := []events.SQSMessage{{Body: "one", MessageAttributes: attrs}, {Body: "two"}, {Body: big}}
+	failed, err := q.PushMessages(ctxT(t), 0, sent...)
+	if err != nil || len(failed) > 0 {
+		t.Fatalf("push: %d failed, %v", len(failed), err)
+	}
+	for round := 1; round <= 2; round++ {
+		dynamodbqueue.SetSpread(q, 4)
+		api.queryBytes.Store(0)
+		got, err := q.ReceiveMessages(ctxT(t), dynamodbqueue.ReceiveOptions{MaxMessages: 3, VisibilityTimeout: time.Minute})
+		if err != nil || len(got) != 3 {
+			t.Fatalf("round %d: received %d messages, %v", round, len(got), err)
+		}
+		if n := api.queryBytes.Load(); n > 3*200 {
+			t.Errorf("round %d: the keys-only query read %d bytes for 3 candidates", round, n)
+		}
+		byBody := map[string]events.SQSMessage{}
+		for _, m := range got {
+			byBody[m.Body] = m
+		}
+		one, ok := byBody["one"]
+		if !ok || byBody["two"].Body == "" || byBody[big].Body != big {
+			t.Fatalf("round %d: bodies %v", round, len(byBody))
+		}
+		if one.MessageId != sent[0].MessageId && sent[0].MessageId != "" {
+			t.Errorf("round %d: message ID %q, pushed as %q", round, one.MessageId, sent[0].MessageId)
+		}
+		if one.MessageId == "" || one.Md5OfBody == "" || one.Md5OfMessageAttributes == "" ||
+			*one.MessageAttributes["k"].StringValue != "v" || one.Attributes["SentTimestamp"] == "" {
+			t.Errorf("round %d: message not whole: %+v", round, one)
+		}
+		if rc := one.Attributes["ApproximateReceiveCount"]; rc != strconv.Itoa(round) {
+			t.Errorf("round %d: ApproximateReceiveCount %q", round, rc)
+		}
+		if _, err := q.ReleaseMessages(ctxT(t), toHandles(got)...); err != nil {
+			t.Fatalf("release: %v", err)
+		}
 	}
 }

@@ -217,10 +217,11 @@ func (q *DynamoDBQueue) shardIdle(table, pk string, now time.Time) bool {
 
 // candidate is an item read from the ready index, and what claiming it produced.
 type candidate struct {
-	rec   record
-	msg   *events.SQSMessage
-	chunk *record // record whose body lives in chunks, to fetch after the claims
-	err   error
+	rec      record
+	keysOnly bool // rec holds only what a keys-only ready query reads (store.Ready.KeysOnly)
+	msg      *events.SQSMessage
+	chunk    *record // record whose body lives in chunks, to fetch after the claims
+	err      error
 }
 
 // claimFromShard reads visible items of one shard from the ready index, in the configured
@@ -237,8 +238,11 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		need := want - len(out)
 		spread := int(q.core.spread.Load())
 		now := q.core.now()
+		// Under contention (spread > 1) most candidates read are not claimed: read only their
+		// keys, and let the claims return the items they win.
+		keysOnly := spread > 1
 		recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now, Forward: s.order == FIFO,
-			Limit: min(need*spread, MaxReceiveMessages), Start: startKey, Op: "Query"})
+			Limit: min(need*spread, MaxReceiveMessages), Start: startKey, Op: "Query", KeysOnly: keysOnly})
 		if err != nil {
 			return out, err
 		}
@@ -250,7 +254,7 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 				expired = append(expired, r)
 				continue
 			}
-			pool = append(pool, candidate{rec: r})
+			pool = append(pool, candidate{rec: r, keysOnly: keysOnly})
 		}
 		if err := ctx.Err(); err != nil {
 			return out, err // nothing claimed from this page yet
@@ -396,7 +400,7 @@ func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []*cand
 	store.Parallel(len(cands), claimConcurrency, func(i int) {
 		c := cands[i]
 		if keys.IsMessageSK(c.rec.SK) {
-			c.msg, c.chunk, c.err = q.claimMessage(ctx, s, c.rec, vt, now)
+			c.msg, c.chunk, c.err = q.claimMessage(ctx, s, c.rec, c.keysOnly, vt, now)
 		} else {
 			c.msg, c.chunk, c.err = q.claimGroup(ctx, s, c.rec, vt, now)
 		}
@@ -407,20 +411,51 @@ func (q *DynamoDBQueue) claimAll(ctx context.Context, s *settings, cands []*cand
 // was read with: of all consumers that read the same vis, exactly one succeeds. The claim
 // writes a fresh random token, so an SDK retry of a claim that DynamoDB already applied
 // (its condition now fails) is recognised as our own success rather than a lost race.
-func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record, vt time.Duration, now time.Time) (*events.SQSMessage, *record, error) {
+//
+// With keysOnly, r holds only the keys the ready query read, and the claim returns the item as
+// it was before (the condition on vis makes it the item that was read).
+func (q *DynamoDBQueue) claimMessage(ctx context.Context, s *settings, r record, keysOnly bool, vt time.Duration, now time.Time) (*events.SQSMessage, *record, error) {
 	_, seq, err := keys.ParseVis(r.Vis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dynamodbqueue: item %s/%s: %w", r.PK, r.SK, err)
 	}
 	tok := handle.NewToken()
 	newVis := keys.Vis(now.Add(vt), seq)
-	won, err := q.conditionalClaim(ctx, s, r.PK, r.SK, tok, "vis = :old", store.ClaimMessage,
-		store.CounterValues(now, map[string]types.AttributeValue{":old": avS(r.Vis), ":vis": avS(newVis)}))
-	if !won || err != nil {
-		return nil, nil, err
+	values := store.CounterValues(now, map[string]types.AttributeValue{":old": avS(r.Vis), ":vis": avS(newVis)})
+	if !keysOnly {
+		won, err := q.conditionalClaim(ctx, s, r.PK, r.SK, tok, "vis = :old", store.ClaimMessage, values)
+		if !won || err != nil {
+			return nil, nil, err
+		}
+	} else {
+		won, old, err := q.store(s.table).ClaimItem(ctx, r.PK, r.SK, tok, "vis = :old", store.ClaimMessage, values)
+		if !won || err != nil {
+			return nil, nil, err
+		}
+		var ok bool
+		if r, ok, err = q.claimedItem(ctx, s, r, old); !ok || err != nil {
+			return nil, nil, err
+		}
 	}
 	r.Vis, r.Token = newVis, tok
 	return q.afterClaim(ctx, s, r, "", now)
+}
+
+// claimedItem returns the whole record of a message claimed from a keys-only candidate k: old,
+// the item before the claim, or, when an earlier attempt of the claim won and its response was
+// lost (old is nil), the item read back, which already counts this receive: afterClaim counts
+// it, so it is taken off here. ok is false if the message was deleted since (a purge).
+func (q *DynamoDBQueue) claimedItem(ctx context.Context, s *settings, k record, old map[string]types.AttributeValue) (r record, ok bool, err error) {
+	if old != nil {
+		return decodeRecord(old), true, nil
+	}
+	item, err := q.getItem(ctx, s.table, key(k.PK, k.SK))
+	if err != nil || item == nil {
+		return record{}, false, err
+	}
+	r = decodeRecord(item)
+	r.ReceiveCount--
+	return r, true, nil
 }
 
 // conditionalClaim runs a claim (see store.Store.Claim) in s's table.

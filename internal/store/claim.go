@@ -47,29 +47,43 @@ func CounterValues(now time.Time, v map[string]types.AttributeValue) map[string]
 // attempt of the same request counts as won. A failure does not return the item: most failures
 // are lost races on the first attempt, which need nothing of it.
 func (s Store) Claim(ctx context.Context, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (bool, error) {
+	won, _, err := s.claim(ctx, pk, sk, tok, cond, update, values, types.ReturnValueNone)
+	return won, err
+}
+
+// ClaimItem is Claim that also returns the item as it was before the claim (ReturnValues
+// ALL_OLD), for a caller that read only the candidate's keys (Ready.KeysOnly). old is nil when
+// the claim was won by an earlier attempt of the same request, whose response was lost: the
+// item then already carries the claim, and the caller reads it.
+func (s Store) ClaimItem(ctx context.Context, pk, sk, tok, cond, update string, values map[string]types.AttributeValue) (won bool, old map[string]types.AttributeValue, err error) {
+	return s.claim(ctx, pk, sk, tok, cond, update, values, types.ReturnValueAllOld)
+}
+
+func (s Store) claim(ctx context.Context, pk, sk, tok, cond, update string, values map[string]types.AttributeValue, rv types.ReturnValue) (bool, map[string]types.AttributeValue, error) {
 	values[":tok"] = S(tok)
 	var attempts atomic.Int32
-	_, err := s.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
 		Key:                       Key(pk, sk),
 		ConditionExpression:       aws.String(cond),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeValues: values,
+		ReturnValues:              rv,
 	}, countAttempts(&attempts))
 	if err == nil {
-		return true, nil
+		return true, out.Attributes, nil
 	}
 	if !IsConditionFailed(err) {
-		return false, s.wrap("UpdateItem (claim)", err)
+		return false, nil, s.wrap("UpdateItem (claim)", err)
 	}
 	if attempts.Load() == 1 {
-		return false, nil // the only attempt failed its condition: a plain lost race
+		return false, nil, nil // the only attempt failed its condition: a plain lost race
 	}
 	item, err := s.GetItem(ctx, Key(pk, sk), AttrToken)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return item != nil && Str(item[AttrToken]) == tok, nil
+	return item != nil && Str(item[AttrToken]) == tok, nil, nil
 }
 
 // GetItem reads one item with a strongly consistent read, only the named attributes (all when

@@ -25,6 +25,10 @@ type Ready struct {
 	Start map[string]types.AttributeValue
 	// Op names the request in errors, e.g. "Query (peek)".
 	Op string
+	// KeysOnly reads only what choosing and claiming a candidate needs (keys, vis, lp, nc and
+	// TTL), not the stored message: for a consumer that reads more candidates than it will
+	// claim, whose claims then return the items they win (ClaimItem).
+	KeysOnly bool
 }
 
 // ReadyPage reads one page of the ready index. next is nil after the last page.
@@ -41,6 +45,10 @@ func (s Store) ReadyPage(ctx context.Context, r Ready) (recs []Record, next map[
 	}
 	if r.Limit > 0 {
 		in.Limit = aws.Int32(int32(r.Limit))
+	}
+	if r.KeysOnly {
+		in.ProjectionExpression = aws.String("PK, SK, vis, lp, nc, #ttl") // TTL is a reserved word
+		in.ExpressionAttributeNames = map[string]string{"#ttl": AttrTTL}
 	}
 	out, err := s.API.Query(ctx, in)
 	if err != nil {
