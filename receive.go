@@ -275,10 +275,6 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 				if _, busy := q.core.claiming.LoadOrStore(k, struct{}{}); !busy {
 					batch = append(batch, c)
 					claiming = append(claiming, k)
-				} else {
-					// Contention within the process: it widens the spread like a lost race,
-					// so goroutines stop reading (whole) the same head of the index.
-					lost++
 				}
 			}
 			q.claimAndFetch(ctx, s, batch, vt, now)
