@@ -1,7 +1,9 @@
 // Package handle encodes and parses receipt handles.
 //
 // A handle names one claim: the table, the message item, the group lock it was claimed under
-// (if any), and the random claim token that the claim wrote into the item. Deletes and
+// (if any), and the random claim token that the claim wrote into the item. Since version 2 it
+// also carries what a delete must know of the message (its body chunk count, whether it has a
+// deduplication ID), so the delete need not read the item back. Deletes and
 // visibility changes are conditional writes on that token, so a handle whose claim has been
 // superseded (the message was claimed again after its visibility timeout) matches nothing.
 //
