@@ -48,14 +48,14 @@ func (q *DynamoDBQueue) Count(ctx context.Context) (int, error) {
 func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
 	total := 0
 	nowSec := q.core.now().Unix()
-	for shard := 0; shard < s.shards; shard++ {
+	for pk := range s.partitions() {
 		err := q.store(s.table).EachPage(ctx, "Query (count)", &dynamodb.QueryInput{
 			// g#... and m#... are adjacent in sort order: one range holds every message.
 			KeyConditionExpression:   aws.String("PK = :pk AND SK BETWEEN :first AND :last"),
 			FilterExpression:         aws.String("#ttl > :now"),
 			ExpressionAttributeNames: map[string]string{"#ttl": attrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": avS(s.pk(shard)), ":first": avS(keys.GroupMsgPrefix), ":now": avN(nowSec),
+				":pk": avS(pk), ":first": avS(keys.GroupMsgPrefix), ":now": avN(nowSec),
 				":last": avS("m$"), // '$' sorts right after '#'
 
 			},
@@ -121,10 +121,13 @@ func (q *DynamoDBQueue) Peek(ctx context.Context, max int) ([]events.SQSMessage,
 	}
 	now := q.core.now()
 	var cands []*candidate
-	for shard := 0; shard < s.shards && len(cands) < max; shard++ {
+	for pk := range s.partitions() {
+		if len(cands) >= max {
+			break
+		}
 		var start map[string]types.AttributeValue
 		for first := true; (first || start != nil) && len(cands) < max; first = false {
-			recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: s.pk(shard), Now: now,
+			recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now,
 				Forward: s.order == FIFO, Limit: max, Start: start, Op: "Query (peek)"})
 			if err != nil {
 				return nil, err
@@ -234,10 +237,10 @@ func (q *DynamoDBQueue) Purge(ctx context.Context) error {
 	if err := s.checkQueue(); err != nil {
 		return err
 	}
-	for shard := 0; shard < s.shards; shard++ {
+	for pk := range s.partitions() {
 		var reqs []types.WriteRequest
 		var locks []record
-		err := q.scanPartition(ctx, s.table, s.pk(shard), "", "PK, SK, nc, vis, lp", func(r record) {
+		err := q.scanPartition(ctx, s.table, pk, "", "PK, SK, nc, vis, lp", func(r record) {
 			if strings.HasPrefix(r.SK, keys.GroupPrefix) {
 				locks = append(locks, r)
 			} else {

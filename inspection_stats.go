@@ -62,7 +62,8 @@ func (ins *Inspector) QueueStats(ctx context.Context) ([]PairStats, error) {
 }
 
 // TableStats returns the Stats of every pair of the table, sorted by queue and client. Each
-// pair is read with this queue's shard count. DeadLettered counts the messages of any pair of
+// pair is read with its own queue's stored definition (every shard it ever had), or, for a
+// queue nobody defined, with this handle's shard count. DeadLettered counts the messages of any pair of
 // the table that were dead-lettered from the pair (by their DeadLetterSourceQueue), so it
 // needs no dead-letter configuration and ignores UseDeadLetterQueue; dead letters kept in
 // another table are not counted. It reads every message item of the table's pairs.
@@ -143,10 +144,10 @@ func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, map[
 	now := q.core.now()
 	var st Stats
 	from := map[QueueAndClientID]int{}
-	for shard := 0; shard < s.shards; shard++ {
+	for pk := range s.partitions() {
 		locks := map[string]*record{} // group SK -> lock item
 		var grouped []record
-		err := q.scanPartition(ctx, s.table, s.pk(shard), keys.GroupPrefix, "SK, vis, tok, rc, va, grp, orig, #ttl", func(r record) {
+		err := q.scanPartition(ctx, s.table, pk, keys.GroupPrefix, "SK, vis, tok, rc, va, grp, orig, #ttl", func(r record) {
 			switch {
 			case r.Expired(now):
 			case strings.HasPrefix(r.SK, keys.GroupPrefix):

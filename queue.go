@@ -3,6 +3,7 @@ package dynamodbqueue
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -511,6 +512,19 @@ func (s *settings) writeShards() int {
 
 // pk returns the partition key of a shard of the current pair.
 func (s *settings) pk(shard int) string { return keys.PartitionKey(s.queue, s.client, shard) }
+
+// partitions yields the partition key of every shard a read must cover, in shard order: all of
+// [0, shards), which includes the shards above a lowered count (see QueueDefinition.MaxShards).
+// It is the one per-shard loop of the reads and of Purge.
+func (s *settings) partitions() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for shard := range s.shards {
+			if !yield(s.pk(shard)) {
+				return
+			}
+		}
+	}
+}
 
 // validateTableName applies DynamoDB's table naming rules so a bad name fails before a request.
 func validateTableName(t string) error {
