@@ -82,6 +82,7 @@ func TestModel(t *testing.T) {
 // setModelChecks sets rapid's number of checks from envModelChecks (default
 // defaultModelChecks) unless -rapid.checks or RAPID_CHECKS gives one.
 func setModelChecks(t *testing.T) {
+	setModelSeed(t)
 	explicit := os.Getenv("RAPID_CHECKS") != ""
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
 	if explicit {
@@ -97,6 +98,28 @@ func setModelChecks(t *testing.T) {
 	f := flag.Lookup("rapid.checks")
 	old := f.Value.String()
 	if err := f.Value.Set(strconv.Itoa(n)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Value.Set(old) })
+}
+
+// defaultModelSeed makes the default run (make test, CI) draw the same sequences every time,
+// so a red CI is reproducible and not a new random draw. A random exploration is one variable
+// away: DYNAMODBQUEUE_MODEL_CHECKS=N (a longer run) draws fresh sequences, as does
+// -rapid.seed=N for a given seed. The interleavings with the servers still vary.
+const defaultModelSeed = 1
+
+// setModelSeed pins rapid's seed to defaultModelSeed unless a seed was given (-rapid.seed,
+// RAPID_SEED) or a longer random run was asked for (DYNAMODBQUEUE_MODEL_CHECKS).
+func setModelSeed(t *testing.T) {
+	explicit := os.Getenv("RAPID_SEED") != "" || os.Getenv(envModelChecks) != ""
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.seed" })
+	if explicit {
+		return
+	}
+	f := flag.Lookup("rapid.seed")
+	old := f.Value.String()
+	if err := f.Value.Set(strconv.Itoa(defaultModelSeed)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = f.Value.Set(old) })
