@@ -125,3 +125,43 @@ func TestDedupCompletionRacingConsumerTakesCopyBack(t *testing.T) {
 	}
 	expectCount(t, q, 0)
 }
+
+// The consumed mark lives on the home shard whatever the shard count: a push crashed with one
+// shard, whose message is consumed after the count was raised, is still recognised when retried.
+func TestDedupConsumedMarkSurvivesShardRaise(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	q, api := hookedQueue(t, table, "dedup-shards", "c", nil)
+	pushCrashingBeforeDoneMark(t, q, api, msgIn("once", "", "R"))
+	q.UseShards(4)
+	expectDelivery(t, q, "once")
+	if retry := pushWith(t, q, dynamodbqueue.PushOptions{}, msgIn("once", "", "R")); retry.Duplicates != 1 {
+		t.Fatalf("retried push after the shard raise: Duplicates = %d, want 1", retry.Duplicates)
+	}
+	expectCount(t, q, 0)
+}
+
+// A purge between a delete and its consumed mark removes the record, and the mark then writes
+// nothing (its condition needs a pending record): the ID is forgotten, as after any purge, and
+// no bare record is left to block it.
+func TestPurgeBeforeConsumedMarkLeavesNoRecord(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	q, api := hookedQueue(t, table, "dedup-purge-mark", "c", nil)
+	other := plainQueue(t, table, "dedup-purge-mark", "c")
+	pushCrashingBeforeDoneMark(t, q, api, msgIn("once", "", "R"))
+	got := mustPoll(t, q, time.Hour, 1)
+	if len(got) != 1 {
+		t.Fatalf("received %d messages, want 1", len(got))
+	}
+	api.set(onceBefore(isDedupRecordUpdate, func() error { return other.Purge(ctxT(t)) }))
+	if _, err := q.DeleteMessages(ctxT(t), toHandles(got)...); err != nil {
+		t.Fatalf("DeleteMessages: %v", err)
+	}
+	api.set(nil)
+	res := pushWith(t, q, dynamodbqueue.PushOptions{}, msgIn("again", "", "R"))
+	if res.Duplicates != 0 {
+		t.Fatalf("push after the purge: Duplicates = %d, want a new message", res.Duplicates)
+	}
+	expectDelivery(t, q, "again")
+}
