@@ -57,9 +57,7 @@ func (q *DynamoDBQueue) deadLetter(ctx context.Context, s *settings, r record) e
 	if err := q.deleteClaimed(ctx, s.table, r); err != nil {
 		return err
 	}
-	if r.Dedup != "" {
-		q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
-	}
+	q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
 	s.logger.WarnContext(ctx, "dynamodbqueue: message moved to dead-letter queue",
 		"message_id", r.ID, "receive_count", r.ReceiveCount, "from", r.PK, "to", dst.PK, "table", ds.table)
 	return nil

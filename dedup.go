@@ -157,8 +157,11 @@ func (q *DynamoDBQueue) takeBackConsumed(ctx context.Context, s *settings, o *ou
 // markDedupConsumed records that the message msgSK of a deduplication ID was deleted or moved
 // while its record was still pending, so a later push of the ID does not store it again. It is
 // best effort (see the windows above) and a no-op for a record that is done, gone or another
-// message's.
+// message's, and for a message without a deduplication ID (no request then).
 func (q *DynamoDBQueue) markDedupConsumed(ctx context.Context, s *settings, dedupID, msgSK string) {
+	if dedupID == "" {
+		return
+	}
 	_, err := q.core.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       dedupKey(s, dedupID),

@@ -197,9 +197,7 @@ func (q *DynamoDBQueue) deleteOne(ctx context.Context, s *settings, h handle.Han
 	if r.Chunks > 0 {
 		chunks = q.deleteRequests(r)[1:]
 	}
-	if r.Dedup != "" {
-		q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
-	}
+	q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
 	if h.Group != "" {
 		q.releaseDeletedGroup(ctx, s, h)
 	}

@@ -183,9 +183,7 @@ func (ins *Inspector) deleteAsRead(ctx context.Context, s *settings, r record) e
 		}
 		return wrapAPI("DeleteItem (by message ID)", s.table, err)
 	}
-	if r.Dedup != "" { // a later push of its deduplication ID must not bring it back
-		ins.q.markDedupConsumed(ctx, s, r.Dedup, r.SK)
-	}
+	ins.q.markDedupConsumed(ctx, s, r.Dedup, r.SK) // a later push of its ID must not bring it back
 	if r.Chunks > 0 {
 		if _, err := ins.q.batchWrite(ctx, s.table, ins.q.deleteRequests(r)[1:]); err != nil {
 			// The message is gone; orphaned chunks expire with their TTL.
