@@ -70,22 +70,28 @@ func (q *DynamoDBQueue) count(ctx context.Context, s *settings) (int, error) {
 
 // Stats counts this pair's messages by state, and its dead letters.
 func (q *DynamoDBQueue) Stats(ctx context.Context) (Stats, error) {
+	st, _, err := q.statsAndOldest(ctx)
+	return st, err
+}
+
+// statsAndOldest is Stats plus when the oldest visible message was sent (zero if none).
+func (q *DynamoDBQueue) statsAndOldest(ctx context.Context) (Stats, time.Time, error) {
 	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
-		return Stats{}, err
+		return Stats{}, time.Time{}, err
 	}
-	st, _, err := q.pairStats(ctx, s) // inspection_stats.go
+	st, oldest, _, err := q.pairStats(ctx, s) // inspection_stats.go
 	if err != nil {
-		return Stats{}, err
+		return Stats{}, time.Time{}, err
 	}
 	if s.dlq != nil {
 		n, err := q.count(ctx, s.deadLetterSettings())
 		if err != nil {
-			return st, err
+			return st, oldest, err
 		}
 		st.DeadLettered = n
 	}
-	return st, nil
+	return st, oldest, nil
 }
 
 // scanPartition reads every item of a partition from the sort key `from` on ("" = all),

@@ -13,6 +13,10 @@ import (
 type PairStats struct {
 	QueueAndClientID
 	Stats
+	// OldestVisible is when the oldest visible message was sent (its SentTimestamp), zero
+	// when none is visible: now minus it is the age of the oldest message waiting, the
+	// backlog signal an operator alerts on. Read in the same pass as the counts, at no cost.
+	OldestVisible time.Time
 }
 
 // DeadLetterSource is a (queue, client) pair whose dead letters are in the inspected queue.
@@ -52,11 +56,11 @@ func (ins *Inspector) QueueStats(ctx context.Context) ([]PairStats, error) {
 		if p.QueueName != s.queue {
 			continue
 		}
-		st, err := ins.q.Clone().UseClientID(p.ClientID).Stats(ctx)
+		st, oldest, err := ins.q.Clone().UseClientID(p.ClientID).statsAndOldest(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, PairStats{QueueAndClientID: p, Stats: st})
+		out = append(out, PairStats{QueueAndClientID: p, Stats: st, OldestVisible: oldest})
 	}
 	return out, nil
 }
@@ -90,11 +94,11 @@ func (ins *Inspector) TableStats(ctx context.Context) ([]PairStats, error) {
 		}
 		rs := ps.apply(e)
 		rs.dlq = nil // dead letters are counted by their source below, not per target
-		st, from, err := ins.q.pairStats(ctx, rs)
+		st, oldest, from, err := ins.q.pairStats(ctx, rs)
 		if err != nil {
 			return nil, err
 		}
-		out[i], index[p] = PairStats{QueueAndClientID: p, Stats: st}, i
+		out[i], index[p] = PairStats{QueueAndClientID: p, Stats: st, OldestVisible: oldest}, i
 		for src, n := range from {
 			origins[src] += n
 		}
@@ -116,7 +120,7 @@ func (ins *Inspector) DeadLetterSources(ctx context.Context) ([]DeadLetterSource
 	if err := s.checkQueue(); err != nil {
 		return nil, err
 	}
-	_, from, err := ins.q.pairStats(ctx, s)
+	_, _, from, err := ins.q.pairStats(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +128,7 @@ func (ins *Inspector) DeadLetterSources(ctx context.Context) ([]DeadLetterSource
 	for src, n := range from {
 		ps := *s
 		ps.queue, ps.client, ps.dlq = src.QueueName, src.ClientID, nil
-		st, _, err := ins.q.pairStats(ctx, &ps)
+		st, _, _, err := ins.q.pairStats(ctx, &ps)
 		if err != nil {
 			return nil, err
 		}
@@ -137,17 +141,26 @@ func (ins *Inspector) DeadLetterSources(ctx context.Context) ([]DeadLetterSource
 	return out, nil
 }
 
-// pairStats counts one pair's messages by state (DeadLettered left 0) and, for the dead
-// letters among them, the pairs they came from. It only reads.
-func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, map[QueueAndClientID]int, error) {
+// pairStats counts one pair's messages by state (DeadLettered left 0), finds when its oldest
+// visible message was sent (zero if none) and, for the dead letters among them, the pairs
+// they came from. It only reads.
+func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, time.Time, map[QueueAndClientID]int, error) {
 	q.syncClock(ctx, s)
 	now := q.core.now()
 	var st Stats
+	var oldest int64 // ms; legacy items without a send time (0) do not count
+	count := func(r *record, lock *record) {
+		state := classifyOnly(r, lock, now)
+		st.add(state)
+		if state == StateVisible && r.Sent > 0 && (oldest == 0 || r.Sent < oldest) {
+			oldest = r.Sent
+		}
+	}
 	from := map[QueueAndClientID]int{}
 	for pk := range s.partitions() {
 		locks := map[string]*record{} // group SK -> lock item
 		var grouped []record
-		err := q.scanPartition(ctx, s.table, pk, keys.GroupPrefix, "SK, vis, tok, rc, va, grp, orig, #ttl", func(r record) {
+		err := q.scanPartition(ctx, s.table, pk, keys.GroupPrefix, "SK, vis, tok, rc, va, grp, orig, st, #ttl", func(r record) {
 			switch {
 			case r.Expired(now):
 			case strings.HasPrefix(r.SK, keys.GroupPrefix):
@@ -155,14 +168,14 @@ func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, map[
 			case strings.HasPrefix(r.SK, keys.GroupMsgPrefix):
 				grouped = append(grouped, r)
 			case strings.HasPrefix(r.SK, keys.MessagePrefix):
-				st.add(classifyOnly(&r, nil, now))
+				count(&r, nil)
 				if queue, client, _, ok := keys.SplitPartitionKey(r.Origin); ok {
 					from[QueueAndClientID{QueueName: queue, ClientID: client}]++
 				}
 			}
 		})
 		if err != nil {
-			return Stats{}, nil, err
+			return Stats{}, time.Time{}, nil, err
 		}
 		groups := map[string]bool{}
 		for _, r := range grouped {
@@ -171,11 +184,15 @@ func (q *DynamoDBQueue) pairStats(ctx context.Context, s *settings) (Stats, map[
 			}
 			gsk := keys.GroupSK(r.Group)
 			groups[gsk] = true
-			st.add(classifyOnly(&r, locks[gsk], now))
+			count(&r, locks[gsk])
 		}
 		st.Groups += len(groups)
 	}
-	return st, from, nil
+	var at time.Time
+	if oldest > 0 {
+		at = time.UnixMilli(oldest)
+	}
+	return st, at, from, nil
 }
 
 func classifyOnly(r, lock *record, now time.Time) MessageState {
