@@ -30,11 +30,13 @@ $(STATICCHECK):
 $(GOTESTSUM):
 	GOBIN=$(BIN) $(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VER)
 
-# Installs both local DynamoDB servers into .local/ (npm; idempotent). The tests run offline in
+# Installs both local DynamoDB servers, and the JavaScript SQS clients the SQS endpoint is tested
+# with, into .local/ (npm; idempotent). The tests run offline in
 # a private network namespace, so everything they need is fetched here first.
 servers:
 	bash scripts/dynalite.sh install
 	bash scripts/ddblocal.sh install
+	bash scripts/sqs-js.sh
 
 # A long-running local DynamoDB for development; prints its endpoint.
 dynalite:
