@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -111,6 +110,8 @@ type Server struct {
 	draining bool
 	polls    map[*longPoll]struct{}
 	pollsWG  sync.WaitGroup
+
+	moves moveTasks
 }
 
 // longPoll is one waiting ReceiveMessage; Drain cancels it.
@@ -138,22 +139,6 @@ func New(opts Options) (*Server, error) {
 		logger = slog.Default()
 	}
 	return &Server{opts: opts, logger: logger, polls: map[*longPoll]struct{}{}}, nil
-}
-
-// ServeHTTP answers one SQS request in the protocol it was sent in.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
-	_ = body
-	_ = err
-	e := &Error{Code: CodeUnsupportedOperation, Message: "not implemented yet", Sender: true}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.Header().Set("x-amzn-query-error", e.Code+";Sender")
-	w.WriteHeader(http.StatusBadRequest)
-	_, _ = io.WriteString(w, `{"__type":"com.amazonaws.sqs#UnsupportedOperation","message":"not implemented yet"}`)
-	if s.opts.Metrics != nil {
-		s.opts.Metrics.Request(UnknownAction, e.Code, time.Since(start))
-	}
 }
 
 // Drain ends every waiting long poll with what it holds (an empty result when nothing came),
