@@ -49,6 +49,27 @@ type Options struct {
 	// (and the client's override) at most once per this period per (queue, client) pair, with
 	// one strongly consistent BatchGetItem. Negative: read it before every operation.
 	DefinitionStaleness time.Duration
+	// WatchInterval is how often the process's watcher of a table reads the activity hints of
+	// the queues it watches (0: DefaultWatchInterval, 50 ms): one Query per hint partition of
+	// each watched queue per interval, whatever the number of tenants subscribed. Long polls
+	// (ReceiveMessages with a wait time) and Watch subscribers wait on it instead of asking
+	// DynamoDB again themselves. It trades idle cost for latency: another process's push is
+	// seen about half an interval (plus a request) later on average. Negative: no watcher;
+	// Watch fails with ErrWatchDisabled and long polls re-poll at LongPollInterval as before.
+	// See docs/SCALING.md, "Thousands of tenants".
+	WatchInterval time.Duration
+	// WatchFallbackRate is the most requests per second a watcher's fallback sweep sends
+	// (0: DefaultWatchFallbackRate, 1; at most MaxWatchFallbackRate). The sweep checks
+	// subscribed pairs directly, in turn, for work no hint announced (a visibility timeout that
+	// ran out, a lost hint): such work is found within about max(WatchInterval, P/rate), P
+	// being the number of subscribed pairs (times their shards).
+	WatchFallbackRate float64
+	// HintPartitions is the number of activity-hint partitions per queue (0: 1; at most
+	// MaxHintPartitions). Each takes about 1,000 hint writes per second on AWS (one per push
+	// batch per tenant), and each costs a watcher one Query per interval. Every process using
+	// a table must use the same value: hints another process writes to a partition this one
+	// does not read are found only by the fallback.
+	HintPartitions int
 }
 
 // Client is one process's connection to a queue table: the DynamoDB API, the clock corrected
@@ -79,6 +100,12 @@ func New(opts Options) (*Client, error) {
 		return nil, err
 	}
 	opts.LongPollInterval, opts.LongPollMaxInterval = first, limit
+	if opts.WatchFallbackRate < 0 || opts.WatchFallbackRate > MaxWatchFallbackRate {
+		return nil, argError("WatchFallbackRate", "fallback rate %v, must be 0 (default) or up to %v requests/s", opts.WatchFallbackRate, MaxWatchFallbackRate)
+	}
+	if opts.HintPartitions < 0 || opts.HintPartitions > MaxHintPartitions {
+		return nil, argError("HintPartitions", "%d hint partitions, must be 0 (default) to %d", opts.HintPartitions, MaxHintPartitions)
+	}
 	c := newClient(opts, nil)
 	return c, nil
 }
@@ -118,6 +145,7 @@ func newClient(opts Options, logger func() *slog.Logger) *Client {
 	staleness := cmp.Or(opts.DefinitionStaleness, DefaultDefinitionStaleness)
 	co := &core{api: &clockedAPI{API: opts.API, clock: clk}, callerAPI: opts.API, clock: clk, base: base}
 	co.defs.staleness = staleness
+	co.watch.configure(opts.WatchInterval, opts.WatchFallbackRate, opts.HintPartitions)
 	co.spread.Store(1)
 	co.seq = keys.NewSequencer(func() time.Time { return co.now() })
 	return &Client{core: co, table: opts.Table}

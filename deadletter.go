@@ -194,7 +194,7 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 		startKey = next
 	}
 	if moved > 0 {
-		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+		q.hintNow(ctx, s) // hint.go: wake the pair's watchers in every process
 	}
 	return moved, nil
 }

@@ -104,9 +104,13 @@ func (q *DynamoDBQueue) changeEntries(ctx context.Context, d time.Duration, hand
 		err := argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", d, MaxVisibilityTimeout)
 		return entryResults(handles, err), err
 	}
-	return q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
+	res, err := q.forEachHandle(ctx, handles, func(s *settings, h handle.Handle) error {
 		return q.changeOne(ctx, s, h, d)
 	})
+	if d == 0 {
+		q.hintReleased(ctx, res) // hint.go: wake the pair's watchers in every process
+	}
+	return res, err
 }
 
 // forEachHandle parses and checks every handle before sending anything, then applies fn to the

@@ -179,6 +179,15 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 	if err := q.register(ctx, s); err != nil {
 		return fail(err)
 	}
+	// The activity hint goes first (hint.go): one write per distinct visibility of this push,
+	// so watchers in other processes wake the pair's consumers. If it fails, nothing is written.
+	visible := make([]time.Time, len(prepared))
+	for i, o := range prepared {
+		visible[i] = o.visible
+	}
+	if err := q.writeHints(ctx, s, now, visible); err != nil {
+		return fail(err)
+	}
 
 	// Deduplicated messages need single conditional writes. The groups they belong to go
 	// through that sequential path entirely, so the group keeps the call's order.
@@ -226,7 +235,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
 	if stored > 0 {
-		q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+		q.core.notifyLocal(s.table, s.queue, s.client)
 	}
 	if err != nil {
 		return res, &PartialError{Op: "push", Failed: len(msgs) - stored, Total: len(msgs), Err: err}
@@ -244,6 +253,7 @@ type outgoing struct {
 	item      map[string]types.AttributeValue
 	chunks    []types.WriteRequest
 	groupVis  string // vis of a new group item
+	visible   time.Time // when the message becomes visible
 	ttl       int64
 	err       error
 	duplicate bool
@@ -315,6 +325,7 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	item[attrTTL] = avN(o.ttl)
 	item[attrID] = avS(m.MessageId)
 	visibleAt := sent.Add(delay)
+	o.visible = visibleAt
 	if o.group != "" {
 		item[attrGroup] = avS(o.group)
 		if delay > 0 {

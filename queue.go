@@ -117,6 +117,7 @@ type core struct {
 	claiming   sync.Map      // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
 	base       *settings     // the settings of a new handle (client.go)
 	defs       defCache      // queue definitions read recently (definition_cache.go)
+	watch      watchState    // the watchers of activity hints and their options (watcher.go)
 }
 
 // DynamoDBQueue is a message queue on one DynamoDB table, addressed by (queue name, client ID).

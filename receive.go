@@ -67,9 +67,11 @@ func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTim
 
 // ReceiveMessages is the SQS-style receive with long polling: it returns as soon as it holds
 // at least opts.MinMessages messages (at most opts.MaxMessages), or when opts.WaitTime is
-// over. While the queue is empty it asks DynamoDB again after a bounded, growing interval
-// (UseLongPollInterval); a push from this process wakes it at once. It never sleeps while
-// messages are available.
+// over. While the queue is empty it waits on the table's watcher (Client.Watch, shared by every
+// long poll of the process), which wakes it when another process pushes; a push from this
+// process wakes it at once. A handle given its own UseLongPollInterval also asks DynamoDB again
+// at that interval, as does every long poll of a client without a watcher
+// (Options.WatchInterval < 0). It never sleeps while messages are available.
 //
 // If ctx ends while messages are already claimed, they are returned without an error: they
 // are the caller's to process or release. Otherwise the context's error is returned. When
@@ -114,6 +116,8 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 	deadline := time.Now().Add(opts.WaitTime)
 	wakeKey := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
 	interval := s.pollMin
+	lp := q.startLongPoll(s, opts.WaitTime) // wait.go: the table's watcher wakes this poll
+	defer lp.done()
 	var held heldClaims
 	for pass := 0; ; pass++ {
 		wake := q.core.wake.channel(wakeKey)
@@ -125,6 +129,7 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		}
 		start := q.core.now()
 		batch, err := q.receivePass(ctx, s, maxN-held.len(), vt)
+		q.core.noteClaims(s, len(batch), vt)
 		held.add(s, batch, start, vt, pass)
 		if err != nil {
 			got := q.finish(ctx, s, &held, vt, pass)
@@ -140,10 +145,10 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		if len(batch) > 0 {
 			interval = s.pollMin
 		}
-		// Nothing more is visible now: wait for a push from this process, the next retry
-		// (a push from another process), the deadline, the renewal of what is held, or the
-		// end of ctx.
-		d := min(interval, left)
+		// Nothing more is visible now: wait for a push from this process or a wake-up from the
+		// watcher (a push from another process), the next retry if this handle polls on its
+		// own, the deadline, the renewal of what is held, or the end of ctx.
+		d := min(lp.retry(interval), left)
 		if held.len() > 0 {
 			d = max(min(d, held.renewAt(vt).Sub(q.core.now())), 0)
 		}

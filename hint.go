@@ -1,0 +1,129 @@
+package dynamodbqueue
+
+import (
+	"context"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/store"
+)
+
+// Activity hints (see docs/SCALING.md, "Thousands of tenants").
+//
+// Every push batch writes, before its messages, one small item per (queue, client) pair in a
+// hint partition of its queue:
+//
+//	PK @act|<queue>|<k>   SK <client>               work visible now: vis = the push's time
+//	PK @act|<queue>|<k>   SK <client>|<due>         delayed work: vis = <due>, the end of the
+//	                                                hintDelayStep bucket the messages become
+//	                                                visible in
+//
+// k is hintPartition(client). vis is the attribute the table's ready index ("vis") is keyed by,
+// so a watcher finds the hints of a whole queue that fell due since its last look with one
+// Query per hint partition, whatever the number of tenants (watcher.go). Hint partitions start
+// with '@', which no queue name can, so they are never read as a pair's partition, and their
+// sort keys are never message keys: they show up in no listing, count, peek or receive. They
+// expire with their TTL (hintRetention after vis).
+const (
+	hintPKPrefix = "@act|"
+	// hintDelayStep is the granularity of delayed hints: delayed pushes of one pair due in the
+	// same step share one item, whose vis is the end of the step (never before the messages are
+	// visible), so a pair holds at most one item per step of pending delays.
+	hintDelayStep = 100 * time.Millisecond
+	// hintRetention is how long a hint outlives its vis before DynamoDB's TTL may delete it: far
+	// longer than any watcher looks back (watchOverlap).
+	hintRetention = time.Hour
+	// MaxHintPartitions bounds Options.HintPartitions.
+	MaxHintPartitions = 100
+)
+
+// hintPK is the partition key of hint partition k of a queue.
+func hintPK(queue string, k int) string { return hintPKPrefix + queue + "|" + strconv.Itoa(k) }
+
+// hintPartition is the hint partition of a client among n: a hash, so every process that uses
+// the same n agrees.
+func hintPartition(client string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(client))
+	return int(h.Sum32() % uint32(n))
+}
+
+// hintClient returns the client ID a hint's sort key names.
+func hintClient(sk string) string {
+	client, _, _ := strings.Cut(sk, "|")
+	return client
+}
+
+// hints builds the hints of one push of s's pair: one per distinct visibility among the
+// messages' (now, or the step a delay ends in). now is the push's corrected time; each hint's
+// vis also carries a fresh sequence number, so a later push always writes a vis the watcher has
+// not seen (a retried write of the same hint carries the same one).
+func (q *DynamoDBQueue) hints(s *settings, now time.Time, visible []time.Time) []store.Hint {
+	pk := hintPK(s.queue, hintPartition(s.client, q.core.watch.hintParts))
+	seen := map[string]bool{}
+	var out []store.Hint
+	for _, at := range visible {
+		sk, due := s.client, now
+		// Work due within a step counts as visible now: the watcher's second signal of a new
+		// hint (watchSettle, one step later) comes after it is visible.
+		if at.After(now.Add(hintDelayStep)) {
+			due = at.Truncate(hintDelayStep)
+			if due.Before(at) {
+				due = due.Add(hintDelayStep)
+			}
+			sk = s.client + "|" + strconv.FormatInt(due.UnixMilli(), 36)
+		}
+		if seen[sk] {
+			continue
+		}
+		seen[sk] = true
+		out = append(out, store.Hint{PK: pk, SK: sk, Vis: keys.Vis(due, q.core.seq.Next()), TTL: ttlSeconds(due.Add(hintRetention))})
+	}
+	return out
+}
+
+// writeHints writes the hints of work that becomes visible at the given times, before that work
+// is written: a crash between the two leaves a hint without messages (a wake-up that finds
+// nothing), never messages without a hint. A principal that may not write the hint partition
+// (an IAM policy confined to its pair's keys, see IAMPolicy) is logged once and skipped: its
+// work is then found by the watchers' bounded fallback (watcher.go) instead.
+func (q *DynamoDBQueue) writeHints(ctx context.Context, s *settings, now time.Time, visible []time.Time) error {
+	if q.core.watch.hintsDenied.Load() || len(visible) == 0 {
+		return nil
+	}
+	err := q.store(s.table).PutHints(ctx, q.hints(s, now, visible))
+	if err != nil && isAccessDenied(err) {
+		q.core.watch.hintsDenied.Store(true)
+		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints; other processes find this process's pushes only by their watchers' fallback", "queue", s.queue, "error", err)
+		return nil
+	}
+	return err
+}
+
+// hintNow writes the hint of work of s's pair that is visible now, made so by something other
+// than a push (a release, a redrive), and wakes the pair's waiters in this process. A failure
+// is logged, not returned: the work is already visible, and the watchers' fallback finds it.
+func (q *DynamoDBQueue) hintNow(ctx context.Context, s *settings) {
+	now := q.core.now()
+	if err := q.writeHints(ctx, s, now, []time.Time{now}); err != nil {
+		s.logger.DebugContext(ctx, "dynamodbqueue: activity hint not written", "queue", s.queue, "client", s.client, "error", err)
+	}
+	q.core.notifyLocal(s.table, s.queue, s.client)
+}
+
+// hintReleased writes the hint of a release (a visibility change to 0) that made at least one
+// message visible again.
+func (q *DynamoDBQueue) hintReleased(ctx context.Context, res []EntryResult) {
+	for _, r := range res {
+		if r.Err == nil {
+			q.hintNow(ctx, q.snapshot())
+			return
+		}
+	}
+}

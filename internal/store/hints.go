@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Hint is one activity hint: in partition PK, the item SK says that the (queue, client) pair
+// it names has work visible from Vis (a visibility key, keys.Vis) on. TTL is its expiry.
+type Hint struct {
+	PK, SK, Vis string
+	TTL         int64
+}
+
+// PutHints writes activity hints: one UpdateItem for one hint, else batch writes with the
+// usual retries of unprocessed items. A hint carries the same key and vis in every attempt, so
+// a write the SDK retries after DynamoDB applied it changes nothing.
+func (s Store) PutHints(ctx context.Context, hints []Hint) error {
+	if len(hints) == 1 {
+		h := hints[0]
+		_, err := s.API.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                aws.String(s.Table),
+			Key:                      Key(h.PK, h.SK),
+			UpdateExpression:         aws.String("SET vis = :v, #ttl = :t"),
+			ExpressionAttributeNames: map[string]string{"#ttl": AttrTTL}, // TTL is a reserved word
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":v": S(h.Vis), ":t": N(h.TTL),
+			},
+		})
+		return s.wrap("UpdateItem (activity hint)", err)
+	}
+	reqs := make([]types.WriteRequest, 0, len(hints))
+	for _, h := range hints {
+		item := Key(h.PK, h.SK)
+		item[AttrVis] = S(h.Vis)
+		item[AttrTTL] = N(h.TTL)
+		reqs = append(reqs, PutReq(item))
+	}
+	_, err := s.BatchWrite(ctx, reqs)
+	return err
+}
+
+// EachHint reads the hints of partition pk whose vis lies in [lo, hi] (strings compared as
+// visibility keys), through the ready index with strongly consistent reads, so a hint written
+// before the query started is seen. It calls fn with each hint's SK and vis, and returns the
+// number of requests sent (one per page).
+func (s Store) EachHint(ctx context.Context, pk, lo, hi string, fn func(sk, vis string)) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		IndexName:              aws.String(VisIndex),
+		KeyConditionExpression: aws.String("PK = :pk AND vis BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": S(pk), ":lo": S(lo), ":hi": S(hi),
+		},
+		ProjectionExpression: aws.String("SK, vis"),
+		ConsistentRead:       aws.Bool(true),
+	}
+	p := dynamodb.NewQueryPaginator(s.API, in)
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		pages++
+		if err != nil {
+			return pages, s.wrap("Query (activity hints)", err)
+		}
+		for _, item := range out.Items {
+			fn(Str(item[AttrSK]), Str(item[AttrVis]))
+		}
+	}
+	return pages, nil
+}
