@@ -124,6 +124,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.benchCommand(),
 		a.localCommand(),
 		a.demoCommand(),
+		a.serveCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -259,9 +259,11 @@ func Load(path string) (*Keys, error) {
 // FromEnv reads a single key from DDBQ_ACCESS_KEY_ID, DDBQ_SECRET_ACCESS_KEY and either
 // DDBQ_CLIENT_IDS (comma-separated) or DDBQ_ADMIN=true. It returns ErrNoEnvKey when
 // DDBQ_ACCESS_KEY_ID is unset, and an ErrInvalid error when the variables are incomplete.
-func FromEnv() (*Keys, error) { return fromLookup(os.LookupEnv) }
+func FromEnv() (*Keys, error) { return FromEnvLookup(os.LookupEnv) }
 
-func fromLookup(lookup func(string) (string, bool)) (*Keys, error) {
+// FromEnvLookup is FromEnv reading the variables with lookup (os.LookupEnv's signature), for
+// callers that keep their own environment.
+func FromEnvLookup(lookup func(string) (string, bool)) (*Keys, error) {
 	id, ok := lookup(EnvAccessKeyID)
 	if !ok || id == "" {
 		for _, v := range []string{EnvSecretAccessKey, EnvClientIDs, EnvAdmin} {

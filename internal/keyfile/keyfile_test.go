@@ -95,7 +95,7 @@ func env(m map[string]string) func(string) (string, bool) {
 }
 
 func TestFromEnv(t *testing.T) {
-	ks, err := fromLookup(env(map[string]string{
+	ks, err := FromEnvLookup(env(map[string]string{
 		EnvAccessKeyID: "TENANTAKEY000001", EnvSecretAccessKey: secretA, EnvClientIDs: "tenant-a, tenant-b",
 	}))
 	if err != nil {
@@ -105,14 +105,14 @@ func TestFromEnv(t *testing.T) {
 	if !k.Allows("tenant-a") || !k.Allows("tenant-b") || k.Allows("tenant-c") || k.Admin {
 		t.Fatalf("key from the environment = %v", k)
 	}
-	ks, err = fromLookup(env(map[string]string{EnvAccessKeyID: "ADMINKEY00000001", EnvSecretAccessKey: secretA, EnvAdmin: "true"}))
+	ks, err = FromEnvLookup(env(map[string]string{EnvAccessKeyID: "ADMINKEY00000001", EnvSecretAccessKey: secretA, EnvAdmin: "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k, _ := ks.Lookup("ADMINKEY00000001"); !k.Admin {
 		t.Fatalf("DDBQ_ADMIN=true gave %v", k)
 	}
-	if _, err := fromLookup(env(nil)); !errors.Is(err, ErrNoEnvKey) {
+	if _, err := FromEnvLookup(env(nil)); !errors.Is(err, ErrNoEnvKey) {
 		t.Fatalf("empty environment: %v, want ErrNoEnvKey", err)
 	}
 	for name, m := range map[string]map[string]string{
@@ -121,7 +121,7 @@ func TestFromEnv(t *testing.T) {
 		"bad admin":         {EnvAccessKeyID: "ADMINKEY00000001", EnvSecretAccessKey: secretA, EnvAdmin: "maybe"},
 		"no scope":          {EnvAccessKeyID: "ADMINKEY00000001", EnvSecretAccessKey: secretA},
 	} {
-		if _, err := fromLookup(env(m)); !errors.Is(err, ErrInvalid) {
+		if _, err := FromEnvLookup(env(m)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
