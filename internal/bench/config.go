@@ -115,6 +115,11 @@ type Config struct {
 	// SizeMessages per body size (20).
 	SizeMessages int `json:"size_messages"`
 
+	// Many configures the tenants-idle and fairness workloads (tenants_config.go).
+	Many ManyTenants `json:"many_tenants"`
+	// Charts, if set, is a directory the run writes its charts to (chart.go).
+	Charts string `json:"charts,omitempty"`
+
 	// Timeout bounds each workload (10m).
 	Timeout time.Duration `json:"timeout"`
 	// JSON writes the report as JSON instead of text tables.
@@ -187,6 +192,7 @@ func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = d.Timeout
 	}
+	c.Many = c.Many.withDefaults()
 	return c
 }
 
@@ -194,7 +200,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	for _, w := range c.Workloads {
-		if w != WorkloadFloor && !slices.Contains(AllWorkloads, w) {
+		if w != WorkloadFloor && !slices.Contains(AllWorkloads, w) && !slices.Contains(ManyTenantsWorkloads, w) {
 			return fmt.Errorf("bench: unknown workload %q (known: %s, %s)", w, strings.Join(AllWorkloads, ", "), WorkloadFloor)
 		}
 	}
@@ -236,7 +242,7 @@ func (c Config) Validate() error {
 	if c.LatencyGap < 0 || c.Timeout < 0 {
 		return fmt.Errorf("bench: negative duration")
 	}
-	return nil
+	return c.Many.validate()
 }
 
 func (c Config) has(w string) bool { return slices.Contains(c.Workloads, w) }
@@ -279,7 +285,7 @@ func ParseWorkloads(s string) ([]string, error) {
 		case f == "":
 		case f == "all":
 			out = append(out, AllWorkloads...)
-		case f == WorkloadFloor || slices.Contains(AllWorkloads, f):
+		case f == WorkloadFloor || slices.Contains(AllWorkloads, f) || slices.Contains(ManyTenantsWorkloads, f):
 			out = append(out, f)
 		default:
 			return nil, fmt.Errorf("bench: unknown workload %q (known: all, %s, %s)", f, strings.Join(AllWorkloads, ", "), WorkloadFloor)

@@ -78,6 +78,8 @@ type Result struct {
 	// Figures holds workload-specific numbers, e.g. "ratio_to_floor".
 	Figures map[string]float64 `json:"figures,omitempty"`
 	Notes   []string           `json:"notes,omitempty"`
+	// Series is raw data the charts are drawn from (chart.go), e.g. every latency.
+	Series []Series `json:"series,omitempty"`
 }
 
 func (r *Result) setUsage(u Usage) {

@@ -84,6 +84,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	if cfg.has(WorkloadSizes) {
 		steps = append(steps, step{WorkloadSizes, e.runSizes})
 	}
+	if cfg.has(WorkloadTenantsIdle) {
+		steps = append(steps, step{WorkloadTenantsIdle, e.runTenantsIdle})
+	}
+	if cfg.has(WorkloadFairness) {
+		steps = append(steps, step{WorkloadFairness, e.runFairness})
+	}
 
 	var runErr error
 	defer func() {
@@ -111,7 +117,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		}
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
-	rep.Targets = CheckTargets(rep.Results)
+	rep.Targets = append(CheckTargets(rep.Results), CheckTenantTargets(rep.Results)...)
+	if cfg.Charts != "" {
+		paths, err := WriteCharts(cfg.Charts, rep)
+		runErr = errors.Join(runErr, err)
+		fmt.Fprintf(cfg.Progress, "bench: %d charts in %s\n", len(paths), cfg.Charts)
+	}
 	rep.IndexCapacity = indexCapacity(rep.Results)
 
 	var lost []string

@@ -16,6 +16,7 @@ func (a *app) benchCommand() *cobra.Command {
 	cfg := d
 	var (
 		workloads, inFlight, bodySizes string
+		idleTenants, watchIntervals    string
 		useAWS, progress               bool
 	)
 	cmd := &cobra.Command{
@@ -29,6 +30,14 @@ func (a *app) benchCommand() *cobra.Command {
   latency       push-to-receive latency of an idle long-polling consumer
   tenants       mixed, skewed traffic of many (queue, client) pairs in one table
   sizes         capacity per message by body size (--body-sizes)
+
+Run only when named (minutes at their default sizes):
+
+  tenants-idle  one process serving 1 to 10,000 tenants: idle requests/s, and push-to-handle
+                latency of single messages pushed by another process (--idle-tenants), and
+                the watcher tick trade-off (--watch-intervals)
+  fairness      one tenant with a backlog next to quiet tenants pushing 1 msg/s each
+                (--fairness-backlog, --fairness-quiet, --fairness-window)
 
 Every DynamoDB request is counted per operation, with the consumed capacity.
 
@@ -59,6 +68,16 @@ and --keep-table is not set.`,
 			if bodySizes != "" {
 				if c.BodySizes, err = bench.ParseInts(bodySizes); err != nil {
 					return usageError("--body-sizes: %v", err)
+				}
+			}
+			if idleTenants != "" {
+				if c.Many.Counts, err = bench.ParseInts(idleTenants); err != nil {
+					return usageError("--idle-tenants: %v", err)
+				}
+			}
+			if watchIntervals != "" {
+				if c.Many.Intervals, err = bench.ParseDurations(watchIntervals); err != nil {
+					return usageError("--watch-intervals: %v", err)
 				}
 			}
 			if cmd.Flags().Changed("table") {
@@ -114,6 +133,21 @@ and --keep-table is not set.`,
 	fl.IntVar(&cfg.Rounds, "rounds", d.Rounds, "throughput: rounds of floor and queue, the median is reported")
 	fl.BoolVar(&cfg.FloorIndex, "floor-index", d.FloorIndex, "throughput: give the floor's table the queue's index, to isolate the cost of the queue logic")
 	fl.DurationVar(&cfg.LongPollMax, "long-poll-max", d.LongPollMax, "latency: the consumer's long-poll re-poll max interval (0 = the queue's default)")
+	dm := d.Many
+	fl.StringVar(&idleTenants, "idle-tenants", "", fmt.Sprintf("tenants-idle: tenant counts, comma-separated (default %s)", joinInts(dm.Counts)))
+	fl.DurationVar(&cfg.Many.IdleWindow, "idle-window", dm.IdleWindow, "tenants-idle: how long idle requests are counted")
+	fl.IntVar(&cfg.Many.Messages, "tenant-messages", dm.Messages, "tenants-idle: single messages pushed to random idle tenants")
+	fl.DurationVar(&cfg.Many.Gap, "tenant-gap", dm.Gap, "tenants-idle: mean pause between those pushes")
+	fl.DurationVar(&cfg.Many.Drain, "tenant-drain", dm.Drain, "tenants-idle, fairness: wait for the last messages at most this long")
+	fl.DurationVar(&cfg.Many.Interval, "watch-interval", 0, "tenants-idle, fairness: the watcher's tick interval (0 = the library's default)")
+	fl.StringVar(&watchIntervals, "watch-intervals", "", "tenants-idle: tick intervals of the trade-off runs, comma-separated, or none (default 50ms,100ms,250ms,500ms)")
+	fl.IntVar(&cfg.Many.TradeoffTenants, "tradeoff-tenants", dm.TradeoffTenants, "tenants-idle: tenants of the trade-off runs")
+	fl.IntVar(&cfg.Many.Processes, "tenant-processes", dm.Processes, "tenants-idle: consumer processes each serving all tenants")
+	fl.IntVar(&cfg.Many.Concurrency, "tenant-concurrency", dm.Concurrency, "tenants-idle, fairness: concurrency of each consumer")
+	fl.IntVar(&cfg.Many.Backlog, "fairness-backlog", dm.Backlog, "fairness: messages waiting for the noisy tenant")
+	fl.IntVar(&cfg.Many.Quiet, "fairness-quiet", dm.Quiet, "fairness: quiet tenants, 1 message/s each")
+	fl.DurationVar(&cfg.Many.Window, "fairness-window", dm.Window, "fairness: how long the quiet tenants push (capacity is measured for a third of it first)")
+	fl.StringVar(&cfg.Charts, "charts", "", "write SVG charts of the run into this directory")
 	fl.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "time limit of each workload")
 	fl.BoolVar(&cfg.KeepTable, "keep-table", false, "keep the table given with -t instead of dropping it")
 	fl.BoolVar(&progress, "progress", false, "show live progress even when stderr is not a terminal")

@@ -20,7 +20,7 @@ import (
 func main() {
 	d := bench.DefaultConfig()
 	var cfg bench.Config
-	var workloads, inFlight, sizes string
+	var workloads, inFlight, sizes, idleTenants, watchIntervals string
 	flag.StringVar(&cfg.Endpoint, "endpoint", os.Getenv("DYNAMODBQUEUE_ENDPOINT"), "DynamoDB endpoint; empty starts a private dynalite")
 	flag.StringVar(&cfg.Table, "table", "", "queue table (default: a fresh one, dropped afterwards)")
 	flag.BoolVar(&cfg.KeepTable, "keep-table", false, "do not drop the queue table")
@@ -43,6 +43,21 @@ func main() {
 	flag.IntVar(&cfg.Tenants, "tenants", d.Tenants, "queue/client pairs of the tenants workload")
 	flag.StringVar(&sizes, "body-sizes", "256,4Ki,64Ki,256Ki,1Mi", "body sizes of the sizes workload")
 	flag.IntVar(&cfg.SizeMessages, "size-messages", d.SizeMessages, "messages per body size")
+	dm := d.Many
+	flag.StringVar(&idleTenants, "idle-tenants", "1,100,1000,10000", "tenants-idle: tenant counts")
+	flag.DurationVar(&cfg.Many.IdleWindow, "idle-window", dm.IdleWindow, "tenants-idle: how long idle requests are counted")
+	flag.IntVar(&cfg.Many.Messages, "tenant-messages", dm.Messages, "tenants-idle: single messages pushed to random idle tenants")
+	flag.DurationVar(&cfg.Many.Gap, "tenant-gap", dm.Gap, "tenants-idle: mean pause between those pushes")
+	flag.DurationVar(&cfg.Many.Drain, "tenant-drain", dm.Drain, "tenants-idle, fairness: wait for the last messages at most this long")
+	flag.DurationVar(&cfg.Many.Interval, "watch-interval", 0, "tenants-idle, fairness: watcher tick interval (0: library default)")
+	flag.StringVar(&watchIntervals, "watch-intervals", "50ms,100ms,250ms,500ms", "tenants-idle: tick intervals of the trade-off runs, or none")
+	flag.IntVar(&cfg.Many.TradeoffTenants, "tradeoff-tenants", dm.TradeoffTenants, "tenants-idle: tenants of the trade-off runs")
+	flag.IntVar(&cfg.Many.Processes, "tenant-processes", dm.Processes, "tenants-idle: consumer processes each serving all tenants")
+	flag.IntVar(&cfg.Many.Concurrency, "tenant-concurrency", dm.Concurrency, "tenants-idle, fairness: concurrency of each consumer")
+	flag.IntVar(&cfg.Many.Backlog, "fairness-backlog", dm.Backlog, "fairness: messages waiting for the noisy tenant")
+	flag.IntVar(&cfg.Many.Quiet, "fairness-quiet", dm.Quiet, "fairness: quiet tenants, 1 message/s each")
+	flag.DurationVar(&cfg.Many.Window, "fairness-window", dm.Window, "fairness: how long the quiet tenants push")
+	flag.StringVar(&cfg.Charts, "charts", "", "write SVG charts of the run into this directory")
 	flag.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "limit per workload")
 	flag.BoolVar(&cfg.JSON, "json", false, "write the report as JSON")
 	flag.Parse()
@@ -55,6 +70,12 @@ func main() {
 		fail(err)
 	}
 	if cfg.BodySizes, err = bench.ParseInts(sizes); err != nil {
+		fail(err)
+	}
+	if cfg.Many.Counts, err = bench.ParseInts(idleTenants); err != nil {
+		fail(err)
+	}
+	if cfg.Many.Intervals, err = bench.ParseDurations(watchIntervals); err != nil {
 		fail(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
