@@ -252,7 +252,7 @@ type outgoing struct {
 	dedupID   string
 	item      map[string]types.AttributeValue
 	chunks    []types.WriteRequest
-	groupVis  string // vis of a new group item
+	groupVis  string    // vis of a new group item
 	visible   time.Time // when the message becomes visible
 	ttl       int64
 	err       error

@@ -42,31 +42,38 @@ func (w *wakeups) notify(key string) {
 // longPoll is a long poll's link to the table's watcher (watcher.go): while it waits, its pair
 // is watched, and a wake-up closes the same in-process channel a push does.
 type longPoll struct {
+	q       *DynamoDBQueue
+	s       *settings
+	watch   bool // wait on the watcher
+	ownPoll bool // re-poll at the handle's interval too
 	sub     *Subscription
-	ownPoll bool
 }
 
-// startLongPoll subscribes a receive that waits up to wait to its pair's watcher. A receive
-// that does not wait, or a client without watching (Options.WatchInterval < 0), gets a
-// longPoll without subscription that re-polls on its own as before. Call done when the receive
-// returns.
+// startLongPoll prepares the link of a receive that waits up to wait. A client without
+// watching (Options.WatchInterval < 0) re-polls on its own as before; so does, in addition to
+// the watcher, a handle given its own interval (UseLongPollInterval, different from the
+// client's): a per-handle bound for work no hint announces. Call done when the receive returns.
 func (q *DynamoDBQueue) startLongPoll(s *settings, wait time.Duration) *longPoll {
-	lp := &longPoll{ownPoll: true}
+	lp := &longPoll{q: q, s: s, ownPoll: true}
 	if wait <= 0 || !q.core.watch.enabled() {
 		return lp
 	}
-	lp.sub = q.core.subscribe(s.table, s.queue, s.client)
-	// A handle given its own interval (UseLongPollInterval, different from the client's)
-	// keeps re-polling at it as well: a per-handle bound for work no hint announces.
 	base := q.core.base
+	lp.watch = true
 	lp.ownPoll = s.pollMin != base.pollMin || s.pollMax != base.pollMax
 	return lp
 }
 
-// retry returns how long the long poll waits before it asks DynamoDB again by itself, given
-// its current re-poll interval: that interval when it polls on its own, else no limit (the
-// caller bounds it by the deadline): the watcher wakes it.
+// retry is called when the long poll is about to wait: it subscribes the pair to the watcher
+// (first time only; a receive that never waits never subscribes) and returns how long to wait
+// before asking DynamoDB again by itself, given the current re-poll interval: that interval
+// when the poll re-polls on its own, else no limit (the caller bounds it by the deadline).
+// A hint the watcher saw shortly before the subscription wakes the poll at once (see
+// watcher.add), so a push between the poll's last pass and this call is not missed.
 func (lp *longPoll) retry(interval time.Duration) time.Duration {
+	if lp.watch && lp.sub == nil {
+		lp.sub = lp.q.core.subscribe(lp.s.table, lp.s.queue, lp.s.client)
+	}
 	if lp.ownPoll {
 		return interval
 	}

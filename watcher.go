@@ -157,11 +157,16 @@ type watcher struct {
 }
 
 // watchedQueue is what a watcher knows about one queue: its subscribed pairs, where its last
-// look ended, and the hints seen within the overlap (so each wakes its pair once).
+// look ended, the hints seen within the overlap (so each wakes its pair once), and when each
+// client's latest hint was seen (so a pair subscribing just after wakes at once).
 type watchedQueue struct {
 	pairs  int
 	cursor time.Time
 	seen   map[string]time.Time // hint SK + "\x00" + vis -> vis time
+	latest map[string]time.Time // client -> when its latest new hint was seen (corrected clock)
+	// idleSince is when its last pair left (pairs == 0): it is kept, unread, for watchOverlap,
+	// so long polls that come and go keep what it has seen.
+	idleSince time.Time
 }
 
 // pendingSignal is a second signal due at a time (corrected clock).
@@ -263,10 +268,16 @@ func (w *watcher) add(sub *Subscription) {
 		wq := w.queues[sub.pair.queue]
 		if wq == nil {
 			// Start the look where the hints of pushes that may not have been seen yet begin.
-			wq = &watchedQueue{cursor: w.co.now(), seen: map[string]time.Time{}}
+			wq = &watchedQueue{cursor: w.co.now(), seen: map[string]time.Time{}, latest: map[string]time.Time{}}
 			w.queues[sub.pair.queue] = wq
 		}
 		wq.pairs++
+		wq.idleSince = time.Time{}
+		// A hint seen shortly before is news to this pair's first subscriber: its pass before
+		// subscribing may have missed that work (a long poll subscribes only once it waits).
+		if at, ok := wq.latest[sub.pair.client]; ok && w.co.now().Sub(at) < watchOverlap {
+			defer w.signalLocked(sub.pair)
+		}
 	}
 	set[sub] = struct{}{}
 	w.nsubs++
@@ -300,7 +311,7 @@ func (w *watcher) remove(sub *Subscription) {
 	if wq := w.queues[sub.pair.queue]; wq != nil {
 		wq.pairs--
 		if wq.pairs == 0 {
-			delete(w.queues, sub.pair.queue)
+			wq.idleSince = w.co.now()
 		}
 	}
 }
@@ -342,6 +353,12 @@ func (w *watcher) tick() bool {
 	}
 	var looks []*look
 	for name, wq := range w.queues {
+		if wq.pairs == 0 {
+			if now.Sub(wq.idleSince) >= watchOverlap || now.Before(wq.idleSince) {
+				delete(w.queues, name)
+			}
+			continue
+		}
 		lo := keys.VisBound(wq.cursor.Add(-watchOverlap))
 		for k := 0; k < ws.hintParts; k++ {
 			looks = append(looks, &look{queue: name, pk: hintPK(name, k), lo: lo, hi: keys.VisBound(now)})
@@ -383,20 +400,26 @@ func (w *watcher) tick() bool {
 			}
 			wq.seen[k] = at
 			p := pairID{l.queue, hintClient(h.sk)}
+			wq.latest[p.client] = now
+			w.resignal = append(w.resignal, pendingSignal{p, now.Add(watchSettle)})
 			if _, ok := w.subs[p]; ok {
 				signal[p] = true
-				w.resignal = append(w.resignal, pendingSignal{p, now.Add(watchSettle)})
 			}
 		}
 	}
 	for name, wq := range w.queues {
-		if failed[name] {
+		if failed[name] || wq.pairs == 0 {
 			continue // read the same range again next time
 		}
 		wq.cursor = now
 		for k, at := range wq.seen {
 			if at.Before(now.Add(-2 * watchOverlap)) {
 				delete(wq.seen, k)
+			}
+		}
+		for c, at := range wq.latest {
+			if now.Sub(at) >= watchOverlap {
+				delete(wq.latest, c)
 			}
 		}
 	}

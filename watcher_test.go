@@ -1,8 +1,12 @@
 package dynamodbqueue_test
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
@@ -59,4 +63,15 @@ func TestWatchWakesOnPushFromAnotherProcess(t *testing.T) {
 	if waitReady(subB, 300*time.Millisecond) {
 		t.Fatal("the subscriber of another pair was woken")
 	}
+}
+
+// isHintQuery reports whether a request seen by a hookAPI is a watcher's read of activity
+// hints (partition "@act|..."), which runs concurrently with the operation a test observes.
+func isHintQuery(op string, in any) bool {
+	qi, ok := in.(*dynamodb.QueryInput)
+	if op != "Query" || !ok {
+		return false
+	}
+	pk, _ := qi.ExpressionAttributeValues[":pk"].(*types.AttributeValueMemberS)
+	return pk != nil && strings.HasPrefix(pk.Value, "@act|")
 }

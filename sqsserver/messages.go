@@ -598,10 +598,20 @@ func (s *Server) receiveMessage(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id, err := c.in.str("ReceiveRequestAttemptId"); err != nil {
+	attemptID, err := c.in.str("ReceiveRequestAttemptId")
+	if err != nil {
 		return nil, err
-	} else if c.in.has("ReceiveRequestAttemptId") && !validGroupID(id) {
-		return nil, invalidParam("Value %s for parameter ReceiveRequestAttemptId is invalid.", id)
+	}
+	if c.in.has("ReceiveRequestAttemptId") && !validGroupID(attemptID) {
+		return nil, invalidParam("Value %s for parameter ReceiveRequestAttemptId is invalid.", attemptID)
+	}
+	if !ref.fifo() {
+		attemptID = "" // SQS honours it on FIFO queues only
+	}
+	if attemptID != "" {
+		if out, ok := s.attempts.get(attemptKey(ref, attemptID), time.Now()); ok {
+			return receiveResult(out), nil
+		}
 	}
 	msgs, err := s.receive(c, ref, int(max), vis, wait)
 	if err != nil {
@@ -611,10 +621,22 @@ func (s *Server) receiveMessage(c *call) (obj, error) {
 	for _, m := range msgs {
 		out = append(out, s.receivedMessage(ref, m, want, attrNames))
 	}
-	if len(out) == 0 {
-		return obj{}, nil
+	if attemptID != "" && len(out) > 0 {
+		v := vis
+		if v < 0 {
+			v = effectiveOf(*ref.def, ref.ovr).vis
+		}
+		s.attempts.put(attemptKey(ref, attemptID), out, time.Now(), v)
 	}
-	return obj{}.addx("Messages", "Message", out), nil
+	return receiveResult(out), nil
+}
+
+// receiveResult is ReceiveMessage's result: no Messages member when there are none, as SQS.
+func receiveResult(out list) obj {
+	if len(out) == 0 {
+		return obj{}
+	}
+	return obj{}.addx("Messages", "Message", out)
 }
 
 // receive claims up to max messages, waiting up to wait. A waiting receive is registered so

@@ -111,7 +111,8 @@ type Server struct {
 	polls    map[*longPoll]struct{}
 	pollsWG  sync.WaitGroup
 
-	moves moveTasks
+	moves    moveTasks
+	attempts attempts
 }
 
 // longPoll is one waiting ReceiveMessage; Drain cancels it.
