@@ -84,6 +84,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	if cfg.has(WorkloadSizes) {
 		steps = append(steps, step{WorkloadSizes, e.runSizes})
 	}
+	if cfg.has(WorkloadTenantsConsumer) {
+		steps = append(steps, step{WorkloadTenantsConsumer, e.runTenantsConsumer})
+	}
 	if cfg.has(WorkloadTenantsIdle) {
 		steps = append(steps, step{WorkloadTenantsIdle, e.runTenantsIdle})
 	}

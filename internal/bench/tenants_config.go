@@ -20,10 +20,14 @@ const (
 	// (ManyTenants.Quiet) push 1 message per second each; the quiet tenants' push-to-handle
 	// latency and the noisy tenant's drain rate against the consumer's capacity.
 	WorkloadFairness = "fairness"
+	// WorkloadTenantsConsumer: the traffic of WorkloadTenants (Tenants pairs over 4 queue
+	// names, skewed batches) served by one multi-tenant consumer process instead of consumers
+	// that visit every pair in turn: requests per delivered message.
+	WorkloadTenantsConsumer = "tenants-consumer"
 )
 
 // ManyTenantsWorkloads are the workloads run only when named (see WorkloadTenantsIdle).
-var ManyTenantsWorkloads = []string{WorkloadTenantsIdle, WorkloadFairness}
+var ManyTenantsWorkloads = []string{WorkloadTenantsConsumer, WorkloadTenantsIdle, WorkloadFairness}
 
 // ManyTenants configures WorkloadTenantsIdle and WorkloadFairness. Zero fields take the
 // defaults of DefaultManyTenants.
@@ -43,6 +47,9 @@ type ManyTenants struct {
 	// Interval is the watcher's tick interval of the main runs; 0 keeps the library's
 	// default.
 	Interval time.Duration `json:"interval,omitempty"`
+	// FallbackRate is the watcher's fallback sweep budget in requests per second of every
+	// consumer process (0: the library's default, Options.WatchFallbackRate).
+	FallbackRate float64 `json:"fallback_rate,omitempty"`
 	// Intervals are the tick intervals of the trade-off runs at TradeoffTenants tenants
 	// (50ms, 100ms, 250ms, 500ms). A single negative value means none.
 	Intervals []time.Duration `json:"intervals"`
@@ -137,6 +144,9 @@ func (m ManyTenants) validate() error {
 		if d < 0 || d > time.Minute {
 			return fmt.Errorf("bench: watcher interval %v out of range 0..1m", d)
 		}
+	}
+	if m.FallbackRate < 0 || m.FallbackRate > 1000 {
+		return fmt.Errorf("bench: watcher fallback rate %v out of range 0..1000", m.FallbackRate)
 	}
 	for _, d := range []time.Duration{m.IdleWindow, m.Gap, m.Drain, m.Window} {
 		if d <= 0 || d > time.Hour {

@@ -106,7 +106,10 @@ type tenantProcess struct {
 // tick interval set to interval (0: the library's default).
 func (e *env) startProcess(ctx context.Context, name string, tenants []string, interval time.Duration, d *deliveries) (*tenantProcess, error) {
 	api, meter := e.client(QueueIndex)
-	q := withTick(e.queue(api, name, tenants[0]), interval)
+	q, err := e.processQueue(api, name, tenants[0], interval)
+	if err != nil {
+		return nil, err
+	}
 	c, err := consumer.New(q, d, consumer.Options{
 		Concurrency: e.cfg.Many.Concurrency,
 		ClientIDs:   tenants[1:],

@@ -32,13 +32,13 @@ const (
 func CheckTenantTargets(results []*Result) []Target {
 	var out []Target
 	for _, r := range results {
-		if r.Workload != WorkloadTenants || r.Messages == 0 {
+		if (r.Workload != WorkloadTenants && r.Workload != WorkloadTenantsConsumer) || r.Messages == 0 {
 			continue
 		}
 		rpm := float64(r.Total.Requests) / float64(r.Messages)
 		r.figure("requests_per_msg", rpm)
 		out = append(out, Target{
-			Name: fmt.Sprintf("tenants: requests per delivered message (%g pairs)", r.Figures["tenants"]),
+			Name: fmt.Sprintf("%s: requests per delivered message (%g pairs)", r.Workload, r.Figures["tenants"]),
 			Want: fmt.Sprintf("<= %.1f", TargetTenantsRequestsPerMsg),
 			Got:  fmt.Sprintf("%.2f (%d requests, %d messages)", rpm, r.Total.Requests, r.Messages),
 			Met:  rpm <= TargetTenantsRequestsPerMsg && r.Lost == 0,

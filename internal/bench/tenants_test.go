@@ -23,7 +23,8 @@ func TestManyTenantsSmoke(t *testing.T) {
 	cfg := Config{
 		Endpoint:  testenv.Endpoint(t),
 		Table:     testenv.TableName(t),
-		Workloads: []string{WorkloadTenantsIdle, WorkloadFairness},
+		Workloads: []string{WorkloadTenantsConsumer, WorkloadTenantsIdle, WorkloadFairness},
+		Tenants:   6, Messages: 60, Producers: 2, Consumers: 2,
 		Many: ManyTenants{
 			Counts: []int{1, 40}, IdleWindow: 500 * time.Millisecond, Messages: 4, Gap: 20 * time.Millisecond,
 			Drain: time.Minute, Intervals: []time.Duration{100 * time.Millisecond}, TradeoffTenants: 5, Processes: 2,
@@ -39,7 +40,7 @@ func TestManyTenantsSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	var idle, fair int
+	var idle, fair, cons int
 	for _, r := range rep.Results {
 		if r.Lost != 0 || r.Duplicates != 0 || r.Figures["isolation_failures"] != 0 {
 			t.Errorf("%s: lost %d, duplicates %d, wrong tenant %v", r.Name, r.Lost, r.Duplicates, r.Figures["isolation_failures"])
@@ -60,6 +61,11 @@ func TestManyTenantsSmoke(t *testing.T) {
 			if _, ok := r.Figures["idle_requests_per_sec"]; !ok || r.Total.Requests == 0 {
 				t.Errorf("%s: no idle requests counted (figures %v)", r.Name, r.Figures)
 			}
+		case WorkloadTenantsConsumer:
+			cons++
+			if r.Figures["requests_per_msg"] <= 0 {
+				t.Errorf("%s: requests per message %v", r.Name, r.Figures["requests_per_msg"])
+			}
 		case WorkloadFairness:
 			fair++
 			if r.Figures["capacity_msgs_per_sec"] <= 0 {
@@ -67,8 +73,8 @@ func TestManyTenantsSmoke(t *testing.T) {
 			}
 		}
 	}
-	if idle != 3 || fair != 2 {
-		t.Errorf("%d tenants-idle and %d fairness results, want 3 and 2", idle, fair)
+	if cons != 1 || idle != 3 || fair != 2 {
+		t.Errorf("%d tenants-consumer, %d tenants-idle and %d fairness results, want 1, 3 and 2", cons, idle, fair)
 	}
 	for _, key := range []string{`"idle_requests_per_sec"`, `"drain_fraction"`, `"latency_ms_over_time"`, `"many_tenants"`} {
 		if !strings.Contains(out.String(), key) {
