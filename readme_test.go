@@ -44,6 +44,7 @@ var readmeImports = map[string]string{
 	"dynamodbqueue": "github.com/dynamodbqueue/dynamodbqueue",
 	"consumer":      "github.com/dynamodbqueue/dynamodbqueue/consumer",
 	"prommetrics":   "github.com/dynamodbqueue/dynamodbqueue/consumer/prommetrics",
+	"sqsserver":     "github.com/dynamodbqueue/dynamodbqueue/sqsserver",
 }
 
 var goSnippetRE = regexp.MustCompile("(?s)\n```go\n(.*?)\n```")
