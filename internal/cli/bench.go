@@ -33,6 +33,7 @@ func (a *app) benchCommand() *cobra.Command {
 
 Run only when named (minutes at their default sizes):
 
+  tenants-consumer  the tenants traffic, served by one multi-tenant consumer process
   tenants-idle  one process serving 1 to 10,000 tenants: idle requests/s, and push-to-handle
                 latency of single messages pushed by another process (--idle-tenants), and
                 the watcher tick trade-off (--watch-intervals)
@@ -140,6 +141,7 @@ and --keep-table is not set.`,
 	fl.DurationVar(&cfg.Many.Gap, "tenant-gap", dm.Gap, "tenants-idle: mean pause between those pushes")
 	fl.DurationVar(&cfg.Many.Drain, "tenant-drain", dm.Drain, "tenants-idle, fairness: wait for the last messages at most this long")
 	fl.DurationVar(&cfg.Many.Interval, "watch-interval", 0, "tenants-idle, fairness: the watcher's tick interval (0 = the library's default)")
+	fl.Float64Var(&cfg.Many.FallbackRate, "watch-fallback-rate", 0, "tenants-idle, fairness: the watcher's fallback requests/s per process (0 = the library's default)")
 	fl.StringVar(&watchIntervals, "watch-intervals", "", "tenants-idle: tick intervals of the trade-off runs, comma-separated, or none (default 50ms,100ms,250ms,500ms)")
 	fl.IntVar(&cfg.Many.TradeoffTenants, "tradeoff-tenants", dm.TradeoffTenants, "tenants-idle: tenants of the trade-off runs")
 	fl.IntVar(&cfg.Many.Processes, "tenant-processes", dm.Processes, "tenants-idle: consumer processes each serving all tenants")
