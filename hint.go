@@ -127,3 +127,26 @@ func (q *DynamoDBQueue) hintReleased(ctx context.Context, res []EntryResult) {
 		}
 	}
 }
+
+// followUpHint writes a second hint after a slow push's messages are stored. A watcher signals
+// a new hint when it first sees it and again watchSettle later (watcher.go); a push whose
+// messages were stored more than half of that after its hint was sent may have been looked
+// for, and not found, at both signals. Only then, and only for work visible now (a delayed
+// hint is signalled when due, after the push), the push writes the hint again, after its
+// messages: its signals come when they are there. A failure is logged; the watchers' fallback
+// covers it.
+func (q *DynamoDBQueue) followUpHint(ctx context.Context, s *settings, prepared []*outgoing, hinted time.Time) {
+	if time.Since(hinted) <= watchSettle/2 {
+		return
+	}
+	now := q.core.now()
+	for _, o := range prepared {
+		if o.err == nil && !o.visible.After(now.Add(hintDelayStep)) {
+			if err := q.writeHints(ctx, s, now, []time.Time{now}); err != nil {
+				s.logger.DebugContext(ctx, "dynamodbqueue: follow-up activity hint not written", "queue", s.queue, "client", s.client, "error", err)
+			}
+			q.core.watch.followUps.Add(1)
+			return
+		}
+	}
+}

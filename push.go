@@ -185,6 +185,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 	for i, o := range prepared {
 		visible[i] = o.visible
 	}
+	hinted := time.Now()
 	if err := q.writeHints(ctx, s, now, visible); err != nil {
 		return fail(err)
 	}
@@ -235,6 +236,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
 	if stored > 0 {
+		q.followUpHint(ctx, s, prepared, hinted)
 		q.core.notifyLocal(s.table, s.queue, s.client)
 	}
 	if err != nil {

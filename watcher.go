@@ -76,6 +76,9 @@ type WatchStats struct {
 	FallbackFinds int64
 	// Errors is the number of failed requests (the look or check is repeated).
 	Errors int64
+	// FollowUpHints is the number of second hints this process's pushes wrote because their
+	// messages were stored long after their first hint (see docs/SCALING.md).
+	FollowUpHints int64
 }
 
 // watchState is a process's watching state (one per core): the options and the watcher of
@@ -90,6 +93,7 @@ type watchState struct {
 	byTable map[string]*watcher
 
 	ticks, hintQueries, fallbackReqs, signals, fallbackFinds, errors atomic.Int64
+	followUps                                                        atomic.Int64 // second hints of slow pushes (push.go)
 }
 
 // configure sets the options (New validated them).
@@ -153,7 +157,6 @@ type watcher struct {
 	due     dueHeap
 	dueAt   map[pairID]time.Time
 	tokens  float64
-	last    time.Time // real time of the last tick, for the budget
 }
 
 // watchedQueue is what a watcher knows about one queue: its subscribed pairs, where its last
@@ -216,6 +219,7 @@ func (c *Client) WatchStats() WatchStats {
 	st := WatchStats{
 		Ticks: ws.ticks.Load(), HintQueries: ws.hintQueries.Load(), FallbackRequests: ws.fallbackReqs.Load(),
 		Signals: ws.signals.Load(), FallbackFinds: ws.fallbackFinds.Load(), Errors: ws.errors.Load(),
+		FollowUpHints: ws.followUps.Load(),
 	}
 	ws.mu.Lock()
 	watchers := make([]*watcher, 0, len(ws.byTable))
@@ -283,7 +287,6 @@ func (w *watcher) add(sub *Subscription) {
 	w.nsubs++
 	if !w.running {
 		w.running = true
-		w.last = time.Now()
 		go w.run()
 	}
 }
@@ -502,10 +505,11 @@ func (co *core) noteClaims(s *settings, n int, vt time.Duration) {
 // P/B seconds.
 func (w *watcher) sweep(ctx context.Context) {
 	ws := &w.co.watch
+	// The budget accrues per tick, not per second of wall clock: a tick that ran late does not
+	// make the next spend more, and the cost of N ticks is bounded by N, whatever the load.
 	w.mu.Lock()
-	elapsed := time.Since(w.last)
-	w.last = time.Now()
-	w.tokens = min(w.tokens+ws.fallbackRate*elapsed.Seconds(), max(ws.fallbackRate, 1))
+	perTick := ws.fallbackRate * ws.interval.Seconds()
+	w.tokens = min(w.tokens+perTick, max(perTick, 1))
 	w.mu.Unlock()
 	for {
 		w.mu.Lock()
