@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -39,6 +40,11 @@ type Consumer struct {
 	handler Handler
 	opts    Options
 	sources []*source
+	limits  []tenantLimits // of each source
+	// subscribe opens the wake-up subscription of a source.
+	subscribe subscribeFunc
+	// now is the scheduler's clock (rate limits, retry wake-ups); tests replace it.
+	now     func() time.Time
 	log     *slog.Logger
 	hooks   Hooks
 	running atomic.Bool
@@ -46,6 +52,7 @@ type Consumer struct {
 
 // source is one (queue, client) pair the consumer polls.
 type source struct {
+	idx int // in Consumer.sources
 	q   *dynamodbqueue.DynamoDBQueue
 	id  Source
 	log *slog.Logger
@@ -104,8 +111,19 @@ func New(q *dynamodbqueue.DynamoDBQueue, h Handler, opts Options) (*Consumer, er
 		if ownLogger {
 			sq.UseLogger(log) // one logger for the consumer and the queue's own events
 		}
-		c.sources = append(c.sources, &source{q: sq, id: id, log: log})
+		to := o.Tenant
+		if o.Tenants != nil {
+			to = o.Tenants(id)
+		}
+		limits, err := to.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: tenant options of source %d (%s): %s", ErrInvalidOptions, i, id, err)
+		}
+		c.limits = append(c.limits, limits)
+		c.sources = append(c.sources, &source{idx: i, q: sq, id: id, log: log})
 	}
+	c.subscribe = watchSource(o.WaitTime)
+	c.now = time.Now
 	return c, nil
 }
 

@@ -21,6 +21,13 @@ type deleter struct {
 type delReq struct {
 	src    *source
 	handle string
+	group  bool // the message belongs to a FIFO group
+}
+
+// batch is the pending deletes of one source.
+type batch struct {
+	handles []string
+	group   bool
 }
 
 func newDeleter(r *run) *deleter {
@@ -35,13 +42,13 @@ func newDeleter(r *run) *deleter {
 
 // submit queues a handle for deletion. It reports false, queuing nothing, once the deleter
 // was closed.
-func (d *deleter) submit(src *source, handle string) bool {
+func (d *deleter) submit(src *source, handle string, group bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return false
 	}
-	d.in <- delReq{src, handle} // the loop never takes mu, so this send completes
+	d.in <- delReq{src, handle, group} // the loop never takes mu, so this send completes
 	return true
 }
 
@@ -59,7 +66,7 @@ func (d *deleter) close() {
 func (d *deleter) loop() {
 	defer close(d.done)
 	o := d.r.c.opts
-	pending := make(map[*source][]string)
+	pending := make(map[*source]batch)
 	var timer *time.Timer
 	var tick <-chan time.Time
 	defer func() {
@@ -68,8 +75,8 @@ func (d *deleter) loop() {
 		}
 	}()
 	flushAll := func() {
-		for src, hs := range pending {
-			d.flush(src, hs)
+		for src, b := range pending {
+			d.flush(src, b)
 		}
 		clear(pending)
 	}
@@ -81,12 +88,14 @@ func (d *deleter) loop() {
 				d.flights.Wait()
 				return
 			}
-			hs := append(pending[req.src], req.handle)
-			if len(hs) >= o.DeleteBatchSize {
-				d.flush(req.src, hs)
+			b := pending[req.src]
+			b.handles = append(b.handles, req.handle)
+			b.group = b.group || req.group
+			if len(b.handles) >= o.DeleteBatchSize {
+				d.flush(req.src, b)
 				delete(pending, req.src)
 			} else {
-				pending[req.src] = hs
+				pending[req.src] = b
 			}
 			if len(pending) > 0 && tick == nil {
 				if timer == nil {
@@ -104,7 +113,7 @@ func (d *deleter) loop() {
 }
 
 // flush deletes one batch in the background.
-func (d *deleter) flush(src *source, handles []string) {
+func (d *deleter) flush(src *source, b batch) {
 	d.sem <- struct{}{}
 	d.flights.Add(1)
 	go func() {
@@ -112,6 +121,6 @@ func (d *deleter) flush(src *source, handles []string) {
 			<-d.sem
 			d.flights.Done()
 		}()
-		d.r.deleteNow(src, handles)
+		d.r.deleteNow(src, b.handles, b.group)
 	}()
 }

@@ -14,6 +14,9 @@ const (
 	DefaultConcurrency = 10
 	// DefaultMaxMessages is the most messages one poll claims (never more than Concurrency).
 	DefaultMaxMessages = 10
+	// DefaultPollers is the number of polls a consumer has in flight at most (never more than
+	// Concurrency).
+	DefaultPollers = 4
 	// DefaultVisibilityTimeout hides received messages from other consumers this long; the
 	// heartbeat renews it while the handler runs.
 	DefaultVisibilityTimeout = 30 * time.Second
@@ -93,6 +96,13 @@ type Options struct {
 	// Concurrency if that is smaller.
 	MaxMessages int
 
+	// Pollers is how many polls (receive requests) the consumer has in flight at most, each
+	// for a different source (1..Concurrency). More pollers claim messages faster when polls
+	// are slow compared to handlers, and get through many woken sources sooner (when Run
+	// starts, every source is polled once). Default: DefaultPollers, or Concurrency if that is
+	// smaller.
+	Pollers int
+
 	// VisibilityTimeout hides a received message from other consumers
 	// (MinVisibilityTimeout..dynamodbqueue.MaxVisibilityTimeout). The heartbeat renews it while
 	// the handler runs, so it need not cover the longest handler: it bounds how soon a message
@@ -159,8 +169,19 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Hooks receives counters and latencies (see package prommetrics for Prometheus). nil
-	// means no hooks.
+	// means no hooks. Hooks that also implement TenantHooks learn how each source is
+	// scheduled (wake-ups, polls, rate-limit waits).
 	Hooks Hooks
+
+	// Tenant holds the limits of every source (tenant) unless Tenants is set: a maximum
+	// concurrency, a rate limit and a weight (see TenantOptions). The zero value: no limits,
+	// equal shares.
+	Tenant TenantOptions
+
+	// Tenants, if set, returns the limits of each source instead of Tenant: for weights or
+	// limits that differ between tenants. New calls it once per source and validates each
+	// result.
+	Tenants func(Source) TenantOptions
 }
 
 // withDefaults fills in the zero fields and validates the result.
@@ -179,6 +200,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxMessages < 0 || o.MaxMessages > dynamodbqueue.MaxReceiveMessages {
 		return bad("MaxMessages %d, must be 1..%d", o.MaxMessages, dynamodbqueue.MaxReceiveMessages)
+	}
+	if o.Pollers == 0 {
+		o.Pollers = min(DefaultPollers, o.Concurrency)
+	}
+	if o.Pollers < 0 || o.Pollers > o.Concurrency {
+		return bad("Pollers %d, must be 1..Concurrency (%d)", o.Pollers, o.Concurrency)
 	}
 	if o.VisibilityTimeout == 0 {
 		o.VisibilityTimeout = DefaultVisibilityTimeout
@@ -234,6 +261,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Hooks == nil {
 		o.Hooks = NopHooks{}
+	}
+	if _, err := o.Tenant.resolve(); err != nil {
+		return bad("Tenant: %s", err)
 	}
 	o.ClientIDs = append([]string(nil), o.ClientIDs...)
 	o.Sources = append([]*dynamodbqueue.DynamoDBQueue(nil), o.Sources...)

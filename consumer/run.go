@@ -20,6 +20,10 @@ const (
 	pollErrorMax = 5 * time.Second
 )
 
+// wakeMargin is added to the time a retried message becomes visible before its source is
+// polled for it, so that timestamp rounding cannot make that poll come a moment too early.
+const wakeMargin = 10 * time.Millisecond
+
 // run is the state of one Run call.
 type run struct {
 	c *Consumer
@@ -45,6 +49,13 @@ type run struct {
 	fatalOnce sync.Once
 	fatal     error
 	fatalCh   chan struct{}
+
+	// mu guards sched, which picks the source to poll next; kick (capacity 1) wakes the
+	// poller when the scheduler's state changed.
+	mu     sync.Mutex
+	sched  *scheduler
+	kick   chan struct{}
+	thooks TenantHooks
 }
 
 func newRun(ctx context.Context, c *Consumer) *run {
@@ -54,7 +65,11 @@ func newRun(ctx context.Context, c *Consumer) *run {
 		abandoned: make(chan struct{}),
 		slots:     make(chan struct{}, c.opts.Concurrency),
 		fatalCh:   make(chan struct{}),
+		kick:      make(chan struct{}, 1),
+		thooks:    tenantHooks(c.hooks),
 	}
+	r.sched = newScheduler(c.limits)
+	r.sched.onThrottle = func(i int, wait time.Duration) { r.thooks.OnThrottle(r.base, c.sources[i].id, wait) }
 	r.pollCtx, r.stopPoll = context.WithCancel(ctx)
 	r.workCtx, r.cancelWork = context.WithCancelCause(r.base)
 	r.del = newDeleter(r)
@@ -66,10 +81,24 @@ func (r *run) run(ctx context.Context) error {
 	r.c.log.InfoContext(r.base, "consumer: started", "sources", len(r.c.sources),
 		"concurrency", o.Concurrency, "visibility_timeout", o.VisibilityTimeout)
 	defer r.watchClocks()()
+	stopWatch, err := r.watch()
+	if err != nil { // nothing started yet but the clock watch
+		r.stopPoll()
+		r.cancelWork(ErrShutdown)
+		return err
+	}
 	pollDone := make(chan struct{})
+	var pollers sync.WaitGroup
+	for range o.Pollers {
+		pollers.Add(1)
+		go func() {
+			defer pollers.Done()
+			r.poll()
+		}()
+	}
 	go func() {
-		defer close(pollDone)
-		r.poll()
+		pollers.Wait()
+		close(pollDone)
 	}()
 	go r.del.loop()
 
@@ -91,7 +120,7 @@ func (r *run) run(ctx context.Context) error {
 	// The poller dispatches no more work once it has stopped, so the in-flight count can
 	// only fall from here on.
 	<-pollDone
-	var err error
+	stopWatch()
 	abandon := time.NewTimer(o.ShutdownGrace + o.AbandonTimeout - time.Since(begun))
 	select {
 	case <-r.inflight.idle():
@@ -112,6 +141,50 @@ func (r *run) run(ctx context.Context) error {
 	return err
 }
 
+// watch subscribes to every source's activity and wakes the source in the scheduler on each
+// signal. Every source starts ready, so messages that were there before the subscription are
+// found: one poll per source when Run starts. stop ends the subscriptions.
+func (r *run) watch() (stop func(), err error) {
+	subs := make([]subscription, 0, len(r.c.sources))
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	stop = func() {
+		close(quit)
+		wg.Wait()
+		for _, s := range subs {
+			s.Close()
+		}
+	}
+	for _, src := range r.c.sources {
+		sub, err := r.c.subscribe(src)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("consumer: watching %s: %w", src.id, err)
+		}
+		subs = append(subs, sub)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-quit:
+					return
+				case <-sub.Ready():
+					r.wake(src, time.Time{})
+				}
+			}
+		}()
+	}
+	r.mu.Lock()
+	now := r.c.now()
+	for i := range r.c.sources {
+		r.sched.wake(i, now)
+	}
+	r.mu.Unlock()
+	r.nudge()
+	return stop, nil
+}
+
 // opCtx returns the context of one queue operation.
 func (r *run) opCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.base, r.c.opts.OperationTimeout)
@@ -125,33 +198,45 @@ func (r *run) setFatal(err error) {
 	})
 }
 
-// poll claims messages from the sources in turn and hands each to a worker, until shutdown.
-// It is the only goroutine that dispatches work.
+// poll claims messages from the sources the scheduler picks and hands each to a worker,
+// until shutdown. Options.Pollers goroutines run it; they are the only ones that dispatch work.
+// A source is polled only when the scheduler has it ready (woken, or its last poll found
+// messages), by one poller at a time: an idle source costs no request.
 func (r *run) poll() {
-	srcs := r.c.sources
-	next, empty := 0, 0
 	var errDelay time.Duration
 	for {
 		n := r.acquire()
 		if n == 0 {
 			return
 		}
-		src := srcs[next]
-		next = (next + 1) % len(srcs)
-		// Wait only when a whole round over the sources found nothing: while any source has
-		// messages, a poll never waits on an empty one.
-		var wait time.Duration
-		if empty >= len(srcs) {
-			wait = r.c.opts.WaitTime
+		r.mu.Lock()
+		i, k, ok, wakeAt := r.sched.next(r.c.now(), n)
+		more := r.sched.ready.Len() > 0
+		r.mu.Unlock()
+		if more {
+			r.nudge() // another poller may take the next source meanwhile
 		}
-		msgs, err := r.receive(src, n, wait)
-		r.releaseSlots(n - len(msgs))
-		switch {
-		case len(msgs) > 0:
-			empty = 0
+		if !ok {
+			r.releaseSlots(n)
+			if !r.idle(wakeAt) {
+				return
+			}
+			continue
+		}
+		r.releaseSlots(n - k)
+		src := r.c.sources[i]
+		msgs, err := r.receive(src, k, 0)
+		r.releaseSlots(k - len(msgs))
+		r.mu.Lock()
+		// A poll that found messages may have left more behind (a short batch is no proof of
+		// an empty source: claims lost to other consumers, a page of the index), so the source
+		// stays ready and is polled again in its turn. An empty poll means it is drained, until
+		// its next wake-up. A failed poll is retried.
+		r.sched.done(i, len(msgs), len(msgs) > 0 || err != nil, r.c.now())
+		r.mu.Unlock()
+		r.thooks.OnPoll(r.base, src.id, len(msgs))
+		if len(msgs) > 0 {
 			r.c.hooks.OnReceive(r.base, src.id, len(msgs))
-		case err == nil:
-			empty++
 		}
 		if r.pollCtx.Err() != nil {
 			// Shutdown began during the poll: these messages were not started.
@@ -181,6 +266,57 @@ func (r *run) poll() {
 			return
 		}
 	}
+}
+
+// idle waits until the scheduler may have a source to poll: a wake-up, a worker that became
+// free, or the scheduler's next timer (wakeAt, if not zero). It reports false when shutdown
+// began.
+func (r *run) idle(wakeAt time.Time) bool {
+	var timer <-chan time.Time
+	if !wakeAt.IsZero() {
+		t := time.NewTimer(wakeAt.Sub(r.c.now()))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-r.kick:
+		return true
+	case <-timer:
+		return true
+	case <-r.pollCtx.Done():
+		return false
+	}
+}
+
+// nudge tells the poller that the scheduler's state changed.
+func (r *run) nudge() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// wake marks src as possibly having messages at at (now, if at is zero or past).
+func (r *run) wake(src *source, at time.Time) {
+	r.mu.Lock()
+	now := r.c.now()
+	if at.After(now) {
+		r.sched.wakeAt(src.idx, at, now)
+	} else {
+		r.sched.wake(src.idx, now)
+	}
+	r.mu.Unlock()
+	r.thooks.OnWake(r.base, src.id)
+	r.nudge()
+}
+
+// finished tells the scheduler that a message of src is handled, so its concurrency limit has
+// room again.
+func (r *run) finished(src *source) {
+	r.mu.Lock()
+	r.sched.finished(src.idx, r.c.now())
+	r.mu.Unlock()
+	r.nudge()
 }
 
 // acquire blocks until at least one worker is idle and reserves up to MaxMessages idle
@@ -247,7 +383,7 @@ func (r *run) release(src *source, msgs []events.SQSMessage, why string) {
 // visibility backoff on error.
 func (r *run) work(src *source, msg events.SQSMessage) {
 	defer r.inflight.done()
-	hctx, cancel := context.WithCancel(r.workCtx)
+	hctx, cancel := context.WithCancel(context.WithValue(r.workCtx, sourceKey{}, src.id))
 	defer cancel()
 	hb := r.startHeartbeat(src, msg)
 	start := time.Now()
@@ -259,6 +395,7 @@ func (r *run) work(src *source, msg events.SQSMessage) {
 		// The handler called runtime.Goexit: settle the message on the way out.
 		hb.halt()
 		r.releaseSlots(1)
+		r.finished(src)
 		r.settle(src, msg, time.Since(start), &PanicError{Value: "runtime.Goexit called by the handler", Stack: debug.Stack()})
 	}()
 	err := r.call(hctx, msg)
@@ -266,6 +403,7 @@ func (r *run) work(src *source, msg events.SQSMessage) {
 	took := time.Since(start)
 	hb.halt()
 	r.releaseSlots(1)
+	r.finished(src)
 	r.settle(src, msg, took, err)
 }
 
@@ -285,9 +423,10 @@ func (r *run) settle(src *source, msg events.SQSMessage, took time.Duration, err
 	if err == nil {
 		r.c.hooks.OnSuccess(r.base, src.id, msg, took)
 		src.log.DebugContext(r.base, "consumer: message handled", attrs...)
-		if !r.del.submit(src, msg.ReceiptHandle) {
+		group := msg.Attributes[dynamodbqueue.AttributeMessageGroupID] != ""
+		if !r.del.submit(src, msg.ReceiptHandle, group) {
 			// Run has returned (this handler was abandoned): delete on our own.
-			r.deleteNow(src, []string{msg.ReceiptHandle})
+			r.deleteNow(src, []string{msg.ReceiptHandle}, group)
 		}
 		return
 	}
@@ -316,6 +455,14 @@ func (r *run) settle(src *source, msg events.SQSMessage, took time.Duration, err
 	ctx, cancel := r.opCtx()
 	failed, cerr := src.q.ChangeVisibility(ctx, retryIn, msg.ReceiptHandle)
 	cancel()
+	// Nothing else announces that the message is visible again: wake the source then (or,
+	// if the change failed, when its visibility timeout ends). The visibility was set from a
+	// clock read before this point, so waking from now on is not early.
+	visibleIn := retryIn
+	if cerr != nil || len(failed) > 0 {
+		visibleIn = r.c.opts.VisibilityTimeout
+	}
+	r.wake(src, r.c.now().Add(visibleIn+wakeMargin))
 	if cutOff && retryIn == 0 {
 		r.c.hooks.OnRelease(r.base, src.id, 1-len(failed), len(failed), cerr)
 	}
@@ -325,8 +472,13 @@ func (r *run) settle(src *source, msg events.SQSMessage, took time.Duration, err
 	}
 }
 
-// deleteNow deletes handled messages of src, retrying failures that a retry can fix.
-func (r *run) deleteNow(src *source, handles []string) {
+// deleteNow deletes handled messages of src, retrying failures that a retry can fix. group
+// says a message of a FIFO group is among them: its delete lets the next message of the group
+// be received, which no push announces, so the source is woken.
+func (r *run) deleteNow(src *source, handles []string, group bool) {
+	if group {
+		defer r.wake(src, time.Time{})
+	}
 	deleted := 0
 	var final []error
 	for attempt := 0; len(handles) > 0; attempt++ {
