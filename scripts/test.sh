@@ -5,6 +5,7 @@
 #                                     from npm, so they run outside the private namespace)
 #   go-test-<server>                  go test -race ./... (but the launcher) once per server of
 #                                     $DYNAMODBQUEUE_SERVERS, via scripts/with-servers.sh
+#   compat-sdkv1260-<server>          the module sqsserver/compat/sdkv1260 (SQS SDK v1.26.0), likewise
 #   fuzz-<target>                     every fuzz target for $FUZZTIME
 # `scripts/test.sh PHASE...` runs some of them: vet, staticcheck, launcher, servers, fuzz.
 # Each phase leaves a `go test -json` file in .local/test-results; internal/testsummary prints a
@@ -51,10 +52,14 @@ phase_servers() {
   echo "== go test -race on $servers"
   PKGS=$("$GO" list ./... | grep -vx "$LAUNCHER_PKG" | tr '\n' ' ')
   export PKGS
-  bash scripts/with-servers.sh bash -c 'gotest "go-test-$DYNAMODBQUEUE_SERVER" -race -count=1 -timeout 15m $PKGS'
+  # sqsserver/compat/sdkv1260 is its own module (it pins service/sqs v1.26.0, the query
+  # protocol): its tests run next to the main module's, on each server.
+  bash scripts/with-servers.sh bash -c 'gotest "go-test-$DYNAMODBQUEUE_SERVER" -race -count=1 -timeout 15m $PKGS
+    (cd sqsserver/compat/sdkv1260 && gotest "compat-sdkv1260-$DYNAMODBQUEUE_SERVER" -race -count=1 -timeout 10m ./...)'
   for server in $servers; do
     # A server that did not start leaves no results: count that as a failure, not as nothing.
     [ -s "$RESULTS/go-test-$server.json" ] || check "go-test-$server" false "$server did not run the tests"
+    [ -s "$RESULTS/compat-sdkv1260-$server.json" ] || check "compat-sdkv1260-$server" false "$server did not run sqsserver/compat/sdkv1260"
   done
 }
 
