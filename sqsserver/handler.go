@@ -205,7 +205,9 @@ func (s *Server) writeResult(w http.ResponseWriter, c *call, res obj) {
 	} else {
 		h.Set("Content-Type", "text/xml")
 		b.WriteString(`<?xml version="1.0"?><` + c.action + `Response xmlns="` + xmlNS + `">`)
-		if len(res) > 0 {
+		if len(res) > 0 || !noResult[c.action] {
+			// An action with an output always has its Result element, even empty: clients
+			// read their members from it.
 			b.WriteString("<" + c.action + "Result>")
 			writeXML(&b, res)
 			b.WriteString("</" + c.action + "Result>")
@@ -252,6 +254,13 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, e ErrorCoder) {
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// noResult are the actions without an output: their query-protocol response has only the
+// ResponseMetadata.
+var noResult = map[string]bool{
+	"DeleteMessage": true, "DeleteQueue": true, "SetQueueAttributes": true, "PurgeQueue": true,
+	"TagQueue": true, "UntagQueue": true, "ChangeMessageVisibility": true,
 }
 
 // jsonShape is the JSON protocol's error shape for a query-protocol code: the modelled SQS

@@ -81,6 +81,10 @@ func parseQueueARN(arn string) (client, name string, ok bool) {
 // before anything is read, so another tenant's queue is AccessDenied whether it exists or
 // not), and the queue must exist for that client.
 func (s *Server) queue(c *call) (*queueRef, error) {
+	if !c.json && !c.in.has("QueueUrl") && strings.Count(strings.Trim(c.r.URL.Path, "/"), "/") == 1 {
+		// Older query-protocol clients post to the queue URL itself instead of naming it.
+		c.in["QueueUrl"] = s.baseURL(c.r) + c.r.URL.Path
+	}
 	raw, err := c.in.required("QueueUrl")
 	if err != nil {
 		return nil, err
@@ -107,9 +111,34 @@ func (s *Server) openQueue(c *call, client, name, what string) (*queueRef, error
 	// A queue exists for a client when its name is defined and the client joined it
 	// (CreateQueue through this endpoint stores the client's override, possibly empty).
 	if def == nil || ovr == nil {
-		return nil, errNoQueue
+		// The cache may predate a CreateQueue served by another process: a "no" is read
+		// again from the table before it is answered (a "yes" may be stale by the cache's
+		// staleness, as in SQS, where a deleted queue lingers for a while).
+		if def, ovr, err = s.readMembership(c.ctx, name, client); err != nil {
+			return nil, err
+		}
+		if def == nil || ovr == nil {
+			return nil, errNoQueue
+		}
 	}
 	return &queueRef{client: client, name: name, q: q, def: def, ovr: ovr}, nil
+}
+
+// readMembership reads the definition of name and client's override from the table (strongly
+// consistent), bypassing the cache; nil when absent.
+func (s *Server) readMembership(ctx context.Context, name, client string) (*dynamodbqueue.QueueDefinition, *dynamodbqueue.ClientOverride, error) {
+	d, err := s.opts.Client.GetQueue(ctx, name)
+	if errors.Is(err, dynamodbqueue.ErrQueueDoesNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ovr, err := s.opts.Client.ClientOverride(ctx, name, client)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &d, ovr, nil
 }
 
 // ownerClient is the client ID CreateQueue, GetQueueUrl and ListQueues act for.
@@ -186,11 +215,8 @@ func (s *Server) createQueue(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.opts.Client.Queue(name, client)
-	if err != nil {
-		return nil, invalidParam("%s", trimPrefix(err.Error()))
-	}
-	def, ovr, err := q.Definition(c.ctx)
+	// Read from the table, not the cache: another process may have just deleted or created it.
+	def, ovr, err := s.readMembership(c.ctx, name, client)
 	if err != nil {
 		return nil, err
 	}

@@ -3,9 +3,9 @@ package sqsserver
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // A response is built once as an ordered tree and written in the request's protocol: JSON
@@ -147,7 +147,7 @@ func writeXMLElem(b *bytes.Buffer, name string, v any) {
 	case obj:
 		writeXML(b, v)
 	case string:
-		_ = xml.EscapeText(b, []byte(v))
+		xmlEscaper.WriteString(b, v)
 	case int:
 		b.WriteString(strconv.Itoa(v))
 	case int64:
@@ -157,3 +157,8 @@ func writeXMLElem(b *bytes.Buffer, name string, v any) {
 	}
 	b.WriteString("</" + name + ">")
 }
+
+// xmlEscaper escapes text content as SQS does: the markup characters, and carriage returns
+// (which an XML parser would otherwise turn into newlines); newlines, tabs and quotes stay as
+// they are, which every client's parser reads back unchanged.
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")

@@ -1,6 +1,7 @@
 package sqsserver
 
 import (
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,7 @@ func TestEveryAction(t *testing.T) {
 				t.Errorf("ListQueueTags = %s, want env only", tags.body)
 			}
 
-			sent := a("SendMessage", with("MessageBody", "hello <&> world",
+			sent := a("SendMessage", with("MessageBody", "hello <&> \"world\"\r\n\t'!",
 				"MessageAttributes", map[string]map[string]any{"kind": {"DataType": "String", "StringValue": "greeting"}})).ok(t, "SendMessage")
 			if sent.value("MessageId", "MessageId") == "" || sent.value("MD5OfMessageBody", "MD5OfMessageBody") == "" || sent.value("MD5OfMessageAttributes", "MD5OfMessageAttributes") == "" {
 				t.Errorf("SendMessage result lacks id or digests: %s", sent.body)
@@ -93,7 +94,7 @@ func TestEveryAction(t *testing.T) {
 					got.json["Messages"] = append(got.json["Messages"].([]any), more.json["Messages"].([]any)...)
 				}
 			}
-			if len(bodies) != 3 || !strings.Contains(strings.Join(bodies, "|"), "hello <&> world") {
+			if len(bodies) != 3 || !strings.Contains(strings.Join(bodies, "|"), "hello <&> \"world\"\r\n\t'!") {
 				t.Fatalf("received bodies %q, want the 3 sent", bodies)
 			}
 			if !strings.Contains(got.body, "ApproximateReceiveCount") || !strings.Contains(got.body, "greeting") || got.value("MD5OfMessageAttributes", "MD5OfMessageAttributes") != sent.value("MD5OfMessageAttributes", "MD5OfMessageAttributes") {
@@ -118,8 +119,14 @@ func TestEveryAction(t *testing.T) {
 			}
 			a("SendMessage", with("MessageBody", "to purge")).ok(t, "SendMessage")
 			a("PurgeQueue", q).ok(t, "PurgeQueue")
-			if b := a("ReceiveMessage", q).ok(t, "ReceiveMessage after purge").values("Body", "Body"); len(b) != 0 {
+			empty := a("ReceiveMessage", q).ok(t, "ReceiveMessage after purge")
+			if b := empty.values("Body", "Body"); len(b) != 0 {
 				t.Errorf("after PurgeQueue received %q", b)
+			}
+			// Clients read the members of a query response from its Result element, so an empty
+			// receive still has one.
+			if proto == "query" && !strings.Contains(empty.body, "<ReceiveMessageResult></ReceiveMessageResult>") {
+				t.Errorf("empty receive without its Result element: %s", empty.body)
 			}
 
 			// Dead letters: a source with a redrive policy, ListDeadLetterSourceQueues, a move task.
@@ -185,6 +192,17 @@ func TestErrorShapes(t *testing.T) {
 	if r.status != 400 || !strings.Contains(r.body, "<ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>") ||
 		!strings.Contains(r.body, "<RequestId>") {
 		t.Errorf("query error: status %d, body %s", r.status, r.body)
+	}
+	// The query protocol may post to the queue URL itself instead of naming it.
+	qurl := e.call(t, "query", "key-a", "CreateQueue", map[string]any{"QueueName": "by-path"}).ok(t, "CreateQueue").value("QueueUrl", "QueueUrl")
+	req, _ := http.NewRequestWithContext(ctxT(t), http.MethodPost, qurl, strings.NewReader("Action=SendMessage&Version=2012-11-05&MessageBody=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Test-Key", "key-a")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Errorf("SendMessage posted to the queue URL: %v, %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 	for _, proto := range protocols {
 		r := e.call(t, proto, "no-such-key", "ListQueues", nil)
@@ -365,6 +383,18 @@ func TestTwoServersShareQueuesAndHandles(t *testing.T) {
 		q, _ := c1.Queue(name, "tenant-a")
 		if n, err := q.Count(ctxT(t)); err != nil || n != 0 {
 			t.Errorf("%s: %d messages left (%v) after the delete on the other server", proto, n, err)
+		}
+		// Neither server's cache hides the other's CreateQueue or DeleteQueue: a queue server 2
+		// just found missing exists as soon as server 1 created it, and one server 2 still
+		// remembers is created again after server 1 deleted it.
+		late := "late-" + proto
+		e2.call(t, proto, "key-a", "GetQueueUrl", map[string]any{"QueueName": late}).wantCode(t, "GetQueueUrl before", CodeNonExistentQueue)
+		lateURL := e1.call(t, proto, "key-a", "CreateQueue", map[string]any{"QueueName": late}).ok(t, "CreateQueue on 1").value("QueueUrl", "QueueUrl")
+		e2.call(t, proto, "key-a", "GetQueueUrl", map[string]any{"QueueName": late}).ok(t, "GetQueueUrl on 2 right after")
+		e1.call(t, proto, "key-a", "DeleteQueue", map[string]any{"QueueUrl": lateURL}).ok(t, "DeleteQueue on 1")
+		e2.call(t, proto, "key-a", "CreateQueue", map[string]any{"QueueName": late}).ok(t, "CreateQueue on 2")
+		if o, err := c1.ClientOverride(ctxT(t), late, "tenant-a"); err != nil || o == nil {
+			t.Errorf("%s: after delete on 1 and create on 2 the client is not on the queue: %v, %v", proto, o, err)
 		}
 	}
 }
