@@ -292,12 +292,12 @@ func awaitSubscribed(t testing.TB, c *dynamodbqueue.Client, n int) {
 }
 
 // TestWatchIsolationAtTenThousandTenants: one process watches 10,000 tenants of a queue;
-// another pushes one message to each of 200 random tenants. Every message is received by the
+// another pushes one message to each of 100 random tenants. Every message is received by the
 // handle of its own tenant, exactly once, woken by the watcher; none goes to another tenant.
 func TestWatchIsolationAtTenThousandTenants(t *testing.T) {
 	t.Parallel()
 	_, table := newTable(t)
-	const tenants, pushed = 10_000, 200
+	const tenants, pushed = 10_000, 100
 	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{})
 	pushing := newWatchClient(t, nil, table, dynamodbqueue.Options{})
 	ctx, cancel := context.WithTimeout(ctxT(t), time.Minute)
@@ -346,8 +346,25 @@ func TestWatchIsolationAtTenThousandTenants(t *testing.T) {
 	for _, i := range rand.Perm(tenants)[:pushed] {
 		tenant := fmt.Sprintf("t%05d", i)
 		want[tenant] = "for-" + tenant
-		push(t, mustHandle(t, pushing, "iso", tenant), events.SQSMessage{Body: want[tenant]})
 	}
+	var pushers sync.WaitGroup
+	work := make(chan string)
+	for range 8 {
+		pushers.Add(1)
+		go func() {
+			defer pushers.Done()
+			for tenant := range work {
+				if _, err := mustHandle(t, pushing, "iso", tenant).PushMessages(ctx, 0, events.SQSMessage{Body: want[tenant]}); err != nil {
+					t.Errorf("push to %s: %v", tenant, err)
+				}
+			}
+		}()
+	}
+	for tenant := range want {
+		work <- tenant
+	}
+	close(work)
+	pushers.Wait()
 	select {
 	case <-allIn:
 	case <-ctx.Done():

@@ -44,9 +44,11 @@ func (s Store) PutHints(ctx context.Context, hints []Hint) error {
 }
 
 // EachHint reads the hints of partition pk whose vis lies in [lo, hi] (strings compared as
-// visibility keys), through the ready index with strongly consistent reads, so a hint written
-// before the query started is seen. It calls fn with each hint's SK and vis, and returns the
-// number of requests sent (one per page).
+// visibility keys), through the ready index. The reads are eventually consistent (half the
+// price of strongly consistent ones, and the watcher pays one per tick): a hint a lagging
+// replica misses is read by a later look, which reaches back past it (watchOverlap in the root
+// package). It calls fn with each hint's SK and vis, and returns the number of requests sent
+// (one per page).
 func (s Store) EachHint(ctx context.Context, pk, lo, hi string, fn func(sk, vis string)) (int, error) {
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
@@ -56,7 +58,6 @@ func (s Store) EachHint(ctx context.Context, pk, lo, hi string, fn func(sk, vis 
 			":pk": S(pk), ":lo": S(lo), ":hi": S(hi),
 		},
 		ProjectionExpression: aws.String("SK, vis"),
-		ConsistentRead:       aws.Bool(true),
 	}
 	p := dynamodb.NewQueryPaginator(s.API, in)
 	pages := 0
