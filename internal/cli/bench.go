@@ -18,6 +18,7 @@ func (a *app) benchCommand() *cobra.Command {
 		workloads, inFlight, bodySizes string
 		idleTenants, watchIntervals    string
 		useAWS, progress               bool
+		viaSQS                         *viaSQSFlags // --via-sqs (bench_viasqs.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -108,6 +109,9 @@ and --keep-table is not set.`,
 			if err := c.Validate(); err != nil {
 				return usageError("%v", err)
 			}
+			if viaSQS.enabled {
+				return a.benchViaSQS(cmd.Context(), c, viaSQS)
+			}
 			_, err = bench.Run(cmd.Context(), c, a.stdout)
 			if errors.Is(err, bench.ErrLost) {
 				return withHint(ExitError, err, "the report above shows which workload lost messages")
@@ -116,6 +120,7 @@ and --keep-table is not set.`,
 		}),
 	}
 	fl := cmd.Flags()
+	viaSQS = addViaSQSFlags(fl)
 	fl.StringVar(&workloads, "workloads", "all", "comma-separated workloads: "+strings.Join(bench.AllWorkloads, ", ")+", floor, or all")
 	fl.IntVar(&cfg.Producers, "producers", d.Producers, "producers of the throughput and tenants workloads")
 	fl.IntVar(&cfg.Consumers, "consumers", d.Consumers, "consumers of the throughput and tenants workloads")
