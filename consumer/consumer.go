@@ -152,8 +152,8 @@ func (c *Consumer) Options() Options {
 	return o
 }
 
-// Sources returns the (queue, client) pairs the consumer polls, in round-robin order: the
-// queue given to New, then Options.ClientIDs, then Options.Sources.
+// Sources returns the (queue, client) pairs the consumer serves: the queue given to New, then
+// Options.ClientIDs, then Options.Sources.
 func (c *Consumer) Sources() []Source {
 	out := make([]Source, len(c.sources))
 	for i, s := range c.sources {
@@ -166,7 +166,7 @@ func (c *Consumer) Sources() []Source {
 // gracefully, and returns when the shutdown is complete: no goroutine of the run is left
 // (except those of handlers it had to abandon, see below).
 //
-// Shutdown stops polling (a poll in progress finishes, at most WaitTime), makes messages that
+// Shutdown stops polling (a poll in progress finishes; polls do not wait), makes messages that
 // were received but not yet handed to a worker visible again at once, and lets running
 // handlers finish within ShutdownGrace; then it cancels their contexts. Messages whose handler
 // returns an error after that are released at once too. Handled messages waiting for their
@@ -179,7 +179,9 @@ func (c *Consumer) Sources() []Source {
 // and returns the error if a poll fails in a way retrying cannot fix: the table does not exist
 // (wrapping dynamodbqueue.ErrTableNotFound) or the queue is misconfigured
 // (dynamodbqueue.ErrInvalidName, ErrInvalidArgument, ...). Other poll errors are logged,
-// reported to Hooks.OnReceiveError and retried with a backoff of up to 5 seconds.
+// reported to Hooks.OnReceiveError and retried with a backoff of up to 5 seconds. Run fails
+// at once, starting nothing, if a source cannot be watched (an error of
+// dynamodbqueue.Client.Watch).
 //
 // A Consumer runs once at a time: a concurrent call returns ErrAlreadyRunning. After Run
 // returns, it may be called again.

@@ -3,20 +3,45 @@
 //
 // # Model
 //
-// A Consumer polls one or more sources, each a (queue, client) pair of a
-// dynamodbqueue.DynamoDBQueue, and hands every message to a worker that calls the Handler:
+// A Consumer serves one or more sources, each a (queue, client) pair of a
+// dynamodbqueue.DynamoDBQueue (a tenant), and hands every message to a worker that calls the
+// Handler:
 //
-//	poll ──▶ dispatch to N workers ──▶ handler ──▶ nil:   delete (batched)
-//	  ▲                                   │         error: visibility = backoff(receive count)
-//	  └──── idle workers ◀────────────────┘         panic: recovered, treated as an error
+//	watcher ─▶ ready tenants ─▶ poll ─▶ dispatch to N workers ─▶ handler ─▶ nil:   delete (batched)
+//	(wake-ups)   (scheduler)     ▲                                  │        error: visibility = backoff(receive count)
+//	                             └──────── idle workers ◀───────────┘        panic: recovered, treated as an error
 //
 // In detail:
 //
-//   - Poll: one poller claims messages with ReceiveMessages, never more than there are idle
-//     workers (and at most Options.MaxMessages), so a claimed message never waits for a worker.
-//     Sources are polled round-robin, one poll each in turn, so one busy tenant cannot starve
-//     another. A poll waits for messages (long polling, Options.WaitTime) only after a whole
-//     round over the sources found none.
+//   - Wake-ups: every source subscribes to its table's watcher (dynamodbqueue.Client.Watch),
+//     one per table and process, shared with every other user of the client. The watcher
+//     reads the queues' activity hints, which pushes write, so its cost does not grow with the
+//     number of sources: an idle consumer of 10,000 tenants sends no more requests than one
+//     of a single tenant, and none for any tenant. A source is woken when the watcher sees a
+//     push to it (at once for pushes from this process), when its fallback sweep finds work
+//     no hint announced, and by the consumer itself when a message it retried becomes visible
+//     again or when it deletes a message of a FIFO group (which lets the group's next one
+//     through). When Run starts, every source is polled once, for messages pushed before. A
+//     client made with watching disabled (dynamodbqueue.Options.WatchInterval < 0) wakes
+//     every source every Options.WaitTime instead.
+//   - Schedule: a woken source is ready. Pollers (Options.Pollers) take ready sources from the
+//     scheduler and claim messages with ReceiveMessages, never more than there are idle
+//     workers (and at most Options.MaxMessages), so a claimed message never waits for a
+//     worker. A source whose poll found messages stays ready (it is drained); an empty poll
+//     makes it wait for its next wake-up. Polls do not wait for messages: the watcher does.
+//   - Fairness: the scheduler is stride scheduling over the ready sources. Each source has a
+//     pass; the ready source with the lowest pass is polled next and is charged, per message
+//     it claims, stride = K/weight (TenantOptions.Weight; one stride for an empty poll). So
+//     sources with a backlog share the workers in proportion to their weights, however large
+//     one backlog is. A source woken from idle starts at the pass of the source polled last,
+//     so it is polled before any source that has been polled since: a quiet tenant's message
+//     waits for about one batch of a noisy neighbour, not for its backlog. A source cannot
+//     save up credit while idle or held back.
+//   - Per-tenant limits (Options.Tenant, Options.Tenants): a source at its MaxConcurrency is
+//     not polled until one of its handlers returns; a source whose Rate limit (a token bucket
+//     of Burst messages, golang.org/x/time/rate) has no token is held back until it has one,
+//     and a poll claims no more messages than the tokens there are. Messages held back stay in
+//     the queue, visible to other consumers. Limits apply per consumer.
 //   - Handle: each message runs in its own goroutine, at most Options.Concurrency at once.
 //     A panic in the handler is recovered and reported as a *PanicError.
 //   - Heartbeat: while a handler runs, its message's visibility timeout is renewed every
@@ -50,7 +75,10 @@
 // The consumer logs with log/slog, to the queue's logger (DynamoDBQueue.UseLogger) or to
 // Options.Logger, which then also receives the queue's own events (dead-letter moves) for the
 // queues the consumer works with: one logger for both. It reports counters and latencies to
-// Options.Hooks; package prommetrics turns them into Prometheus metrics labelled by queue and
-// client, and serves them (prommetrics.Register, prommetrics.Handler). Hooks that also
-// implement ClockSkewHooks learn the clock offset of the process serving each source.
+// Options.Hooks, labelled by source; package prommetrics turns them into Prometheus metrics
+// labelled by queue and client (the tenant, with a cap on the number of label values), and
+// serves them (prommetrics.Register, prommetrics.Handler). Hooks that also implement
+// ClockSkewHooks learn the clock offset of the process serving each source; hooks that
+// implement TenantHooks learn how each source is scheduled (wake-ups, polls, rate-limit waits).
+// A handler learns the source of its message with SourceOf.
 package consumer

@@ -23,10 +23,9 @@ const (
 	// MinVisibilityTimeout is the shortest visibility timeout accepted: the heartbeat needs
 	// room to renew it in time.
 	MinVisibilityTimeout = time.Second
-	// DefaultWaitTime is how long an idle poll waits for messages.
+	// DefaultWaitTime is how often a source is polled when its client has watching disabled.
 	DefaultWaitTime = time.Second
-	// MaxWaitTime bounds WaitTime. A poll in progress is not interrupted by shutdown (so no
-	// message is claimed without being seen), so WaitTime also bounds how long stopping takes.
+	// MaxWaitTime bounds WaitTime.
 	MaxWaitTime = 20 * time.Second
 	// DefaultShutdownGrace is how long running handlers may go on after shutdown begins.
 	DefaultShutdownGrace = 10 * time.Second
@@ -44,7 +43,7 @@ const (
 	// DefaultDeleteInterval is the longest a handled message waits for its batch delete.
 	DefaultDeleteInterval = 50 * time.Millisecond
 	// DefaultOperationTimeout bounds each call to the queue (delete, visibility change,
-	// release, and a receive beyond its WaitTime).
+	// release, and a receive).
 	DefaultOperationTimeout = 10 * time.Second
 )
 
@@ -114,11 +113,10 @@ type Options struct {
 	// VisibilityTimeout. Default: half of VisibilityTimeout.
 	HeartbeatInterval time.Duration
 
-	// WaitTime is how long a poll waits for messages once a whole round over the sources found
-	// none (long polling; 0..MaxWaitTime). While messages arrive, polls do not wait. With
-	// several sources, an idle consumer waits on one source at a time, so a message for
-	// another source is picked up within about WaitTime: keep it short for many tenants.
-	// Shutdown lets a poll in progress finish, so it can take up to WaitTime.
+	// WaitTime matters only when the client of a source was made with watching disabled
+	// (dynamodbqueue.Options.WatchInterval < 0): the consumer then polls such a source every
+	// WaitTime, idle or not (0..MaxWaitTime). Otherwise the table's watcher wakes the consumer
+	// when a source has messages, and polls never wait (see the package documentation).
 	// Default DefaultWaitTime.
 	WaitTime time.Duration
 
@@ -148,7 +146,7 @@ type Options struct {
 	DeleteInterval time.Duration
 
 	// OperationTimeout bounds each call to the queue: a delete, a visibility change or a
-	// release, and a receive beyond its WaitTime. Default DefaultOperationTimeout.
+	// release, and a receive. Default DefaultOperationTimeout.
 	OperationTimeout time.Duration
 
 	// ClientIDs adds sources: for each ID, the consumer's queue with that client ID

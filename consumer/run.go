@@ -225,7 +225,7 @@ func (r *run) poll() {
 		}
 		r.releaseSlots(n - k)
 		src := r.c.sources[i]
-		msgs, err := r.receive(src, k, 0)
+		msgs, err := r.receive(src, k)
 		r.releaseSlots(k - len(msgs))
 		r.mu.Lock()
 		// A poll that found messages may have left more behind (a short batch is no proof of
@@ -349,17 +349,12 @@ func (r *run) releaseSlots(n int) {
 	}
 }
 
-// receive claims up to n messages of src, waiting up to wait for the first. It is not
-// interrupted by shutdown (see run.base).
-func (r *run) receive(src *source, n int, wait time.Duration) ([]events.SQSMessage, error) {
-	ctx, cancel := context.WithTimeout(r.base, wait+r.c.opts.OperationTimeout)
+// receive claims up to n messages of src in one pass, without waiting (the watcher waits),
+// whatever receive wait time the queue sets. It is not interrupted by shutdown (see run.base).
+func (r *run) receive(src *source, n int) ([]events.SQSMessage, error) {
+	ctx, cancel := r.opCtx()
 	defer cancel()
-	return src.q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
-		MaxMessages:       n,
-		MinMessages:       1,
-		WaitTime:          wait,
-		VisibilityTimeout: r.c.opts.VisibilityTimeout,
-	})
+	return src.q.PollMessages(ctx, 0, r.c.opts.VisibilityTimeout, n)
 }
 
 // release makes messages visible again at once.

@@ -14,8 +14,8 @@
 //
 // (New returns unregistered metrics, for a registerer of your own: reg.MustRegister(m).)
 //
-// Every metric is labelled by queue and client (the source's queue name and client ID). With
-// the default namespace and subsystem the names are:
+// Every metric is labelled by queue and client (the source's queue name and client ID: the
+// tenant). With the default namespace and subsystem the names are:
 //
 //	dynamodbqueue_consumer_received_total         messages claimed by polls
 //	dynamodbqueue_consumer_receive_errors_total   failed polls
@@ -34,10 +34,26 @@
 //	                                              estimates and corrects it; set when the consumer
 //	                                              starts and whenever the queue warns about it
 //	                                              (consumer.ClockSkewHooks)
+//	dynamodbqueue_consumer_wakeups_total          wake-ups of the source (a push seen, a retry due, ...)
+//	dynamodbqueue_consumer_polls_total            receive requests of the source
+//	dynamodbqueue_consumer_empty_polls_total      receive requests that found nothing
+//	dynamodbqueue_consumer_throttled_total        times the source's rate limit held it back
+//	                                              (consumer.TenantHooks)
+//
+// # Cardinality
+//
+// A consumer can serve thousands of tenants, and each tenant is a value of the client label
+// of every metric above: 15 series per tenant, plus the buckets of the histogram. So the
+// number of (queue, client) pairs that get series of their own is capped, at
+// Options.MaxClients (DefaultMaxClients unless set): the first pairs reported get their own
+// client label value; the others of a queue share the label value OtherClient ("_other"),
+// which sums them. Set MaxClients to the number of tenants you want to see one by one, or
+// negative for no cap.
 package prommetrics
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -52,6 +68,13 @@ const (
 	LabelClient  = "client"
 	LabelOutcome = "outcome"
 )
+
+// OtherClient is the client label value of the pairs beyond Options.MaxClients.
+const OtherClient = "_other"
+
+// DefaultMaxClients is the number of (queue, client) pairs that get series of their own
+// unless Options.MaxClients says otherwise.
+const DefaultMaxClients = 500
 
 // Values of the outcome label of the latency histogram.
 const (
@@ -70,6 +93,10 @@ type Options struct {
 	ConstLabels prometheus.Labels
 	// Buckets of the handler latency histogram, in seconds. Default prometheus.DefBuckets.
 	Buckets []float64
+	// MaxClients caps the number of (queue, client) pairs with series of their own; the
+	// others are counted under client OtherClient (see Cardinality in the package
+	// documentation). 0 means DefaultMaxClients; negative means no cap.
+	MaxClients int
 }
 
 // Metrics holds the consumer metrics. It implements consumer.Hooks (give it to
@@ -88,11 +115,23 @@ type Metrics struct {
 	heartbeatErrors *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
 	clockOffset     *prometheus.GaugeVec
+	wakeups         *prometheus.CounterVec
+	polls           *prometheus.CounterVec
+	emptyPolls      *prometheus.CounterVec
+	throttled       *prometheus.CounterVec
+
+	// maxClients caps known; known holds the pairs with series of their own.
+	maxClients int
+	mu         sync.RWMutex
+	known      map[pair]struct{}
 }
+
+type pair struct{ queue, client string }
 
 var (
 	_ consumer.Hooks          = (*Metrics)(nil)
 	_ consumer.ClockSkewHooks = (*Metrics)(nil)
+	_ consumer.TenantHooks    = (*Metrics)(nil)
 	_ prometheus.Collector    = (*Metrics)(nil)
 )
 
@@ -114,6 +153,10 @@ func New(opts Options) *Metrics {
 	buckets := opts.Buckets
 	if len(buckets) == 0 {
 		buckets = prometheus.DefBuckets
+	}
+	maxClients := opts.MaxClients
+	if maxClients == 0 {
+		maxClients = DefaultMaxClients
 	}
 	labels := []string{LabelQueue, LabelClient}
 	counter := func(name, help string) *prometheus.CounterVec {
@@ -142,6 +185,12 @@ func New(opts Options) *Metrics {
 			Help:        "DynamoDB's clock minus the clock of the process serving the source, as estimated and corrected by the queue.",
 			ConstLabels: opts.ConstLabels,
 		}, labels),
+		wakeups:    counter("wakeups_total", "Wake-ups of the source: a push seen by the watcher, a retried message due, a group unblocked."),
+		polls:      counter("polls_total", "Receive requests of the source."),
+		emptyPolls: counter("empty_polls_total", "Receive requests of the source that found no message."),
+		throttled:  counter("throttled_total", "Times the source's rate limit held it back."),
+		maxClients: maxClients,
+		known:      map[pair]struct{}{},
 	}
 }
 
@@ -149,6 +198,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.received, m.receiveErrors, m.succeeded, m.failed, m.deleted, m.deleteErrors,
 		m.released, m.releaseErrors, m.heartbeats, m.heartbeatErrors, m.duration, m.clockOffset,
+		m.wakeups, m.polls, m.emptyPolls, m.throttled,
 	}
 }
 
@@ -166,56 +216,101 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func add(v *prometheus.CounterVec, src consumer.Source, n int) {
+// client returns the client label value of src: its client ID while the cap allows, else
+// OtherClient.
+func (m *Metrics) client(src consumer.Source) string {
+	if m.maxClients < 0 {
+		return src.ClientID
+	}
+	p := pair{src.Queue, src.ClientID}
+	m.mu.RLock()
+	_, ok := m.known[p]
+	full := len(m.known) >= m.maxClients
+	m.mu.RUnlock()
+	switch {
+	case ok:
+		return src.ClientID
+	case full:
+		return OtherClient
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.known[p]; ok || len(m.known) < m.maxClients {
+		m.known[p] = struct{}{}
+		return src.ClientID
+	}
+	return OtherClient
+}
+
+func (m *Metrics) add(v *prometheus.CounterVec, src consumer.Source, n int) {
 	if n > 0 {
-		v.WithLabelValues(src.Queue, src.ClientID).Add(float64(n))
+		v.WithLabelValues(src.Queue, m.client(src)).Add(float64(n))
 	}
 }
 
 // OnReceive counts received messages.
 func (m *Metrics) OnReceive(_ context.Context, src consumer.Source, n int) {
-	add(m.received, src, n)
+	m.add(m.received, src, n)
 }
 
 // OnReceiveError counts a failed poll.
 func (m *Metrics) OnReceiveError(_ context.Context, src consumer.Source, _ error) {
-	add(m.receiveErrors, src, 1)
+	m.add(m.receiveErrors, src, 1)
 }
 
 // OnSuccess counts a successful handler call and observes its latency.
 func (m *Metrics) OnSuccess(_ context.Context, src consumer.Source, _ events.SQSMessage, took time.Duration) {
-	add(m.succeeded, src, 1)
-	m.duration.WithLabelValues(src.Queue, src.ClientID, OutcomeSuccess).Observe(took.Seconds())
+	m.add(m.succeeded, src, 1)
+	m.duration.WithLabelValues(src.Queue, m.client(src), OutcomeSuccess).Observe(took.Seconds())
 }
 
 // OnError counts a failed handler call and observes its latency.
 func (m *Metrics) OnError(_ context.Context, src consumer.Source, _ events.SQSMessage, took time.Duration, _ error, _ time.Duration) {
-	add(m.failed, src, 1)
-	m.duration.WithLabelValues(src.Queue, src.ClientID, OutcomeError).Observe(took.Seconds())
+	m.add(m.failed, src, 1)
+	m.duration.WithLabelValues(src.Queue, m.client(src), OutcomeError).Observe(took.Seconds())
 }
 
 // OnDelete counts deleted messages and failed deletes.
 func (m *Metrics) OnDelete(_ context.Context, src consumer.Source, deleted, failed int, _ error) {
-	add(m.deleted, src, deleted)
-	add(m.deleteErrors, src, failed)
+	m.add(m.deleted, src, deleted)
+	m.add(m.deleteErrors, src, failed)
 }
 
 // OnRelease counts released messages and failed releases.
 func (m *Metrics) OnRelease(_ context.Context, src consumer.Source, released, failed int, _ error) {
-	add(m.released, src, released)
-	add(m.releaseErrors, src, failed)
+	m.add(m.released, src, released)
+	m.add(m.releaseErrors, src, failed)
 }
 
 // OnHeartbeat counts a visibility renewal, or its failure.
 func (m *Metrics) OnHeartbeat(_ context.Context, src consumer.Source, _ events.SQSMessage, err error) {
 	if err != nil {
-		add(m.heartbeatErrors, src, 1)
+		m.add(m.heartbeatErrors, src, 1)
 		return
 	}
-	add(m.heartbeats, src, 1)
+	m.add(m.heartbeats, src, 1)
 }
 
-// OnClockSkew sets the clock offset gauge of src (consumer.ClockSkewHooks).
+// OnClockSkew sets the clock offset gauge of src (consumer.ClockSkewHooks). For the sources
+// counted under OtherClient it holds the offset reported last by any of them.
 func (m *Metrics) OnClockSkew(_ context.Context, src consumer.Source, offset time.Duration) {
-	m.clockOffset.WithLabelValues(src.Queue, src.ClientID).Set(offset.Seconds())
+	m.clockOffset.WithLabelValues(src.Queue, m.client(src)).Set(offset.Seconds())
+}
+
+// OnWake counts a wake-up of src (consumer.TenantHooks).
+func (m *Metrics) OnWake(_ context.Context, src consumer.Source) {
+	m.add(m.wakeups, src, 1)
+}
+
+// OnPoll counts a receive request of src, and whether it found nothing (consumer.TenantHooks).
+func (m *Metrics) OnPoll(_ context.Context, src consumer.Source, received int) {
+	m.add(m.polls, src, 1)
+	if received == 0 {
+		m.add(m.emptyPolls, src, 1)
+	}
+}
+
+// OnThrottle counts a rate-limit wait of src (consumer.TenantHooks).
+func (m *Metrics) OnThrottle(_ context.Context, src consumer.Source, _ time.Duration) {
+	m.add(m.throttled, src, 1)
 }

@@ -99,6 +99,10 @@ func TestMetricsFromARealConsumer(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
+	// The consumer polled the source at least when it started and once more for the retry.
+	if got := counter("polls_total"); got < 2 {
+		t.Errorf("polls_total = %v, want at least 2", got)
+	}
 	for _, name := range []string{"receive_errors_total", "delete_errors_total", "released_total", "release_errors_total", "heartbeat_errors_total"} {
 		if got := counter(name); got != 0 {
 			t.Errorf("%s = %v, want 0", name, got)
