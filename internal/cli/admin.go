@@ -25,6 +25,7 @@ func (a *app) statsCommand() *cobra.Command {
 	var (
 		all, clients bool
 		dlq          dlqFlags
+		watch        watchFlags // watch.go
 	)
 	cmd := &cobra.Command{
 		Use:   "stats",
@@ -40,12 +41,16 @@ with --all-clients, or of every pair of the table with --all:
                  the messages of any pair of the table dead-lettered from this one
   GROUPS         message groups with messages
 
-The counts read every message item of the pair, so they cost in proportion to its size.`,
+The counts read every message item of the pair, so they cost in proportion to its size.
+
+With --watch the counts are read again every --interval until interrupted (Ctrl-C) or
+--count times: redrawn in place on a terminal, printed one after the other otherwise.`,
 		Example: `  ddbq stats -t queues -q orders -c acme
   ddbq stats -t queues -q orders --all-clients
-  ddbq stats -t queues --all --json`,
+  ddbq stats -t queues --all --json
+  ddbq stats -t queues --all --watch --interval 5s`,
 		Args: noArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
+		RunE: a.run(a.watching(&watch, func(cmd *cobra.Command, _ []string) error {
 			if all && (dlq != dlqFlags{}) {
 				return usageError("--all counts each pair's dead letters wherever they are in the table; --dlq-queue, --dlq-client and --dlq-table apply to one pair")
 			}
@@ -94,11 +99,12 @@ The counts read every message item of the pair, so they cost in proportion to it
 					r.Queue, r.Client, r.Count, r.Visible, r.InFlight, r.Delayed, r.DeadLettered, r.Groups)
 			}
 			return tw.Flush()
-		}),
+		})),
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "every (queue, client) pair of the table")
 	cmd.Flags().BoolVar(&clients, "all-clients", false, "every client of the queue")
 	dlq.addLocation(cmd.Flags())
+	watch.add(cmd.Flags())
 	return cmd
 }
 
