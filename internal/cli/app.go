@@ -125,7 +125,6 @@ func (a *app) rootCommand() *cobra.Command {
 		a.localCommand(),
 		a.demoCommand(),
 		a.serveCommand(),
-		a.uiCommand(),
 		a.exporterCommand(),
 		a.versionCommand(),
 	)
