@@ -53,6 +53,7 @@ var sentinelClasses = map[string]struct {
 	"ErrQueueDoesNotExist":       {dynamodbqueue.ErrQueueDoesNotExist, dynamodbqueue.ClassNotFound},
 	"ErrQueueAttributesMismatch": {dynamodbqueue.ErrQueueAttributesMismatch, dynamodbqueue.ClassInvalid},
 	"ErrVersionConflict":         {dynamodbqueue.ErrVersionConflict, dynamodbqueue.ClassConflict},
+	"ErrWatchDisabled":           {dynamodbqueue.ErrWatchDisabled, dynamodbqueue.ClassInvalid},
 }
 
 // The table above names every exported Err* variable of the package, so a new sentinel
