@@ -101,7 +101,7 @@ var sentinelClasses = []struct {
 	{ErrQueueDoesNotExist, ClassNotFound},
 	{ErrQueueAttributesMismatch, ClassInvalid},
 	{ErrVersionConflict, ClassConflict},
-	{ErrWatchDisabled, ClassInvalid}, // the client's configuration (Options.WatchInterval < 0)
+	{ErrWatchDisabled, ClassInvalid},  // the client's configuration (Options.WatchInterval < 0)
 	{ErrTTLNotEnabled, ClassInternal}, // the endpoint lacks the TTL API: not the caller's fault
 	{errUnprocessed, ClassTransient},  // DynamoDB kept leaving a batch unprocessed: throttled
 }
