@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/color"
@@ -62,18 +63,17 @@ type ChartRun struct {
 //
 // Charts whose workload did not run are not written.
 func WriteCharts(dir string, rep *Report) ([]string, error) {
-	return WriteComparisonCharts(dir, ChartRun{Report: rep})
+	return WriteComparisonCharts(dir, "svg", ChartRun{Report: rep})
 }
 
-// WriteComparisonCharts is WriteCharts for several runs: the idle-cost and trade-off charts
-// draw one line per run (labelled with its Label), the other charts are written per run
-// (the label, made file-safe, prefixes their names).
-func WriteComparisonCharts(dir string, runs ...ChartRun) ([]string, error) {
-	return writeCharts(dir, ".svg", runs)
-}
-
-// writeCharts writes the charts in the format of ext (".svg" or ".png").
-func writeCharts(dir, ext string, runs []ChartRun) ([]string, error) {
+// WriteComparisonCharts is WriteCharts for several runs, in format "svg" or "png": the
+// idle-cost and trade-off charts draw one line per run (labelled with its Label), the other
+// charts are written per run (the label, made file-safe, prefixes their names).
+func WriteComparisonCharts(dir, format string, runs ...ChartRun) ([]string, error) {
+	if format != "svg" && format != "png" {
+		return nil, fmt.Errorf("bench: chart format %q, want svg or png", format)
+	}
+	ext := "." + format
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func idleCostChart(runs []ChartRun) (*plot.Plot, error) {
 		return nil, nil
 	}
 	p.Y.Min = 0
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
 }
 
@@ -294,4 +294,36 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// ReadReport reads a report written by Report.WriteJSON (`ddbq bench --json`), for charts
+// that compare saved runs.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("bench: %s: %w", path, err)
+	}
+	return &rep, nil
+}
+
+// ParseChartRuns reads "label=report.json,label=report.json" (the -compare flag of benchmain)
+// into labelled runs.
+func ParseChartRuns(s string) ([]ChartRun, error) {
+	var out []ChartRun
+	for _, f := range strings.Split(s, ",") {
+		label, path, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok || label == "" || path == "" {
+			return nil, fmt.Errorf("bench: %q is not label=report.json", f)
+		}
+		rep, err := ReadReport(path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ChartRun{Label: label, Report: rep})
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func TestWriteCharts(t *testing.T) {
 	}
 
 	// A comparison: one line per run, the per-run charts prefixed with the run's label.
-	paths, err = WriteComparisonCharts(dir, ChartRun{Label: "before", Report: rep}, ChartRun{Label: "after", Report: rep})
+	paths, err = WriteComparisonCharts(dir, "png", ChartRun{Label: "before", Report: rep}, ChartRun{Label: "after", Report: rep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestWriteCharts(t *testing.T) {
 	for _, p := range paths {
 		names = append(names, filepath.Base(p))
 	}
-	for _, want := range []string{"before-fairness-quiet-latency.svg", "after-fairness-quiet-latency.svg", "tenants-idle-cost.svg"} {
+	for _, want := range []string{"before-fairness-quiet-latency.png", "after-fairness-quiet-latency.png", "tenants-idle-cost.png"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("comparison chart %s not written; got %v", want, names)
 		}

@@ -20,7 +20,7 @@ import (
 func main() {
 	d := bench.DefaultConfig()
 	var cfg bench.Config
-	var workloads, inFlight, sizes, idleTenants, watchIntervals string
+	var workloads, inFlight, sizes, idleTenants, watchIntervals, compare, chartFormat string
 	flag.StringVar(&cfg.Endpoint, "endpoint", os.Getenv("DYNAMODBQUEUE_ENDPOINT"), "DynamoDB endpoint; empty starts a private dynalite")
 	flag.StringVar(&cfg.Table, "table", "", "queue table (default: a fresh one, dropped afterwards)")
 	flag.BoolVar(&cfg.KeepTable, "keep-table", false, "do not drop the queue table")
@@ -59,11 +59,27 @@ func main() {
 	flag.IntVar(&cfg.Many.Quiet, "fairness-quiet", dm.Quiet, "fairness: quiet tenants, 1 message/s each")
 	flag.DurationVar(&cfg.Many.Window, "fairness-window", dm.Window, "fairness: how long the quiet tenants push")
 	flag.StringVar(&cfg.Charts, "charts", "", "write SVG charts of the run into this directory")
+	flag.StringVar(&compare, "compare", "", "label=report.json,...: write comparison charts of saved JSON reports into -charts, and run nothing")
+	flag.StringVar(&chartFormat, "chart-format", "svg", "-compare: svg or png")
 	flag.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "limit per workload")
 	flag.BoolVar(&cfg.JSON, "json", false, "write the report as JSON")
 	flag.Parse()
 
 	var err error
+	if compare != "" {
+		runs, err := bench.ParseChartRuns(compare)
+		if err != nil {
+			fail(err)
+		}
+		paths, err := bench.WriteComparisonCharts(cfg.Charts, chartFormat, runs...)
+		for _, p := range paths {
+			fmt.Println(p)
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	if cfg.Workloads, err = bench.ParseWorkloads(workloads); err != nil {
 		fail(err)
 	}
