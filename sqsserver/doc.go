@@ -17,6 +17,18 @@
 // definition (its attributes and tags) is shared by every client of the name, as a
 // dynamodbqueue queue definition is. A queue's ARN is arn:aws:sqs:<region>:<clientID>:<queueName>.
 //
+// A queue name's definition is shared by its clients, as in the library: MaximumMessageSize,
+// ContentBasedDeduplication, the RedrivePolicy's dead-letter queue and the tags belong to the
+// name; VisibilityTimeout, DelaySeconds, MessageRetentionPeriod, ReceiveMessageWaitTimeSeconds
+// and the RedrivePolicy's maxReceiveCount are each client's own (its ClientOverride; the first
+// creator's values become the name's defaults). A client exists on a queue once it called
+// CreateQueue, which stores its override; DeleteQueue removes the client's messages and its
+// override, and leaves the definition to the other clients. So a tenant never sees or changes
+// another tenant's messages or per-client settings; what it can learn is that a queue name is
+// in use, when CreateQueue asks for other name-wide attributes than the name has
+// (QueueAlreadyExists). FIFO queues are the names ending in .fifo. A MessageGroupId on a
+// standard queue (SQS's fair queues) is accepted and returned on receive, but orders nothing.
+//
 // Every request is authenticated by Options.Auth, which returns a Principal: an admin key, or a
 // key confined to some client IDs. Actions on a queue URL or receipt handle of a client the
 // principal may not use fail with AccessDenied, whether that queue exists or not. CreateQueue,

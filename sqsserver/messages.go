@@ -19,7 +19,6 @@ const (
 	// queues use it to name a tenant within the queue, without FIFO ordering, so it is not the
 	// library's MessageGroupId (which would make a FIFO group of it).
 	fairGroupAttr = "FairMessageGroupId"
-	senderAttr    = "SenderId"
 	traceAttr     = "AWSTraceHeader"
 )
 
@@ -130,11 +129,6 @@ func (s *Server) parseMessage(c *call, ref *queueRef, in params) (events.SQSMess
 		if group != "" {
 			m.Attributes[fairGroupAttr] = group
 		}
-	}
-	if c.principal.AccessKeyID != "" {
-		m.Attributes[senderAttr] = c.principal.AccessKeyID
-	} else {
-		m.Attributes[senderAttr] = ref.client
 	}
 	return m, nil
 }
@@ -715,7 +709,7 @@ func (s *Server) receivedMessage(ref *queueRef, m events.SQSMessage, want map[st
 	put("SentTimestamp", m.Attributes[dynamodbqueue.AttributeSentTimestamp])
 	put("ApproximateReceiveCount", m.Attributes[dynamodbqueue.AttributeApproximateReceiveCount])
 	put("ApproximateFirstReceiveTimestamp", m.Attributes[dynamodbqueue.AttributeApproximateFirstReceiveTimestamp])
-	put("SenderId", m.Attributes[senderAttr])
+	put("SenderId", ref.client) // the client ID stands for SQS's account; nothing per message is stored for it
 	put("AWSTraceHeader", m.Attributes[traceAttr])
 	if ref.fifo() {
 		put("MessageGroupId", m.Attributes[dynamodbqueue.AttributeMessageGroupID])
