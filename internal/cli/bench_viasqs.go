@@ -44,14 +44,7 @@ func (a *app) benchViaSQS(ctx context.Context, c bench.Config, f *viaSQSFlags) (
 	case c.Endpoint != "":
 		cfg = dynalite.AWSConfig(c.Endpoint)
 	default:
-		dir, err := a.installDir()
-		if err != nil {
-			return err
-		}
-		if err := dynalite.Install(ctx, dir); err != nil {
-			return withHint(ExitError, err, "dynalite needs Node.js and npm; or pass --endpoint URL")
-		}
-		srv, err := dynalite.Start(ctx, dynalite.Options{Dir: dir})
+		srv, err := a.privateDynalite(ctx)
 		if err != nil {
 			return err
 		}

@@ -190,14 +190,7 @@ func (a *app) serveDynamoDB(ctx context.Context, o serveOptions, logger *slog.Lo
 		cfg, err = a.awsConfig(ctx)
 		return cfg, a.g.local || isLoopbackURL(a.endpoint), stop, err
 	}
-	dir, err := a.installDir()
-	if err != nil {
-		return cfg, false, stop, err
-	}
-	if err := dynalite.Install(ctx, dir); err != nil {
-		return cfg, false, stop, withHint(ExitError, err, "dynalite needs Node.js and npm; or pass --endpoint URL, --local or --aws")
-	}
-	srv, err := dynalite.Start(ctx, dynalite.Options{Dir: dir})
+	srv, err := a.privateDynalite(ctx)
 	if err != nil {
 		return cfg, false, stop, err
 	}
@@ -210,6 +203,18 @@ func (a *app) serveDynamoDB(ctx context.Context, o serveOptions, logger *slog.Lo
 		}
 	}
 	return a.withRequestLog(dynalite.AWSConfig(srv.Endpoint())), true, stop, nil
+}
+
+// privateDynalite installs (if need be) and starts a dynalite for this run only.
+func (a *app) privateDynalite(ctx context.Context) (*dynalite.Server, error) {
+	dir, err := a.installDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := dynalite.Install(ctx, dir); err != nil {
+		return nil, withHint(ExitError, err, "dynalite needs Node.js and npm; or pass --endpoint URL, --local or --aws")
+	}
+	return dynalite.Start(ctx, dynalite.Options{Dir: dir})
 }
 
 func isLoopbackURL(ep string) bool {
@@ -234,6 +239,8 @@ func (a *app) serve(ctx context.Context, o serveOptions) (err error) {
 		return usageError("--max-body-bytes %d, must be at least 1024", o.maxBody)
 	case o.writeTimeout <= 20*time.Second:
 		return usageError("--write-timeout %v must exceed the longest long poll (20s)", o.writeTimeout)
+	case o.publicURL != "" && !strings.HasPrefix(o.publicURL, "http://") && !strings.HasPrefix(o.publicURL, "https://"):
+		return usageError("--public-url %q: want http://HOST[:PORT] or https://...", o.publicURL)
 	}
 	logger := a.serveLogger(o.logJSON)
 	auth, err := a.serveAuth(o, logger)
@@ -280,11 +287,7 @@ func (a *app) serve(ctx context.Context, o serveOptions) (err error) {
 		Client: client, Auth: auth, Insecure: o.noAuth, Logger: logger, MaxBodyBytes: o.maxBody,
 		Metrics: metrics, Region: a.g.region, DefaultClientID: o.defaultClient,
 	}
-	if o.publicURL != "" {
-		base := strings.TrimRight(o.publicURL, "/")
-		if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-			return usageError("--public-url %q: want http://HOST[:PORT] or https://...", o.publicURL)
-		}
+	if base := strings.TrimRight(o.publicURL, "/"); base != "" {
 		opts.BaseURL = func(*http.Request) string { return base }
 	}
 	handler, err := sqsserver.New(opts)
