@@ -98,6 +98,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve reads, authenticates and dispatches the request.
 func (s *Server) serve(w http.ResponseWriter, c *call) (obj, error) {
 	r := c.r
+	target := r.Header.Get("X-Amz-Target")
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	// The protocol is known from the headers, so even a body refused as too large is answered
+	// in the client's protocol.
+	c.json = target != "" || ct == jsonContentType
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -106,11 +111,8 @@ func (s *Server) serve(w http.ResponseWriter, c *call) (obj, error) {
 		}
 		return nil, &Error{Code: CodeInvalidParameterValue, Message: "The request body could not be read.", Sender: true}
 	}
-	target := r.Header.Get("X-Amz-Target")
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
-	case target != "" || ct == jsonContentType:
-		c.json = true
+	case c.json:
 		name, ok := strings.CutPrefix(target, "AmazonSQS.")
 		if !ok {
 			return nil, &Error{Code: CodeInvalidAction, Message: "The X-Amz-Target header must name an AmazonSQS action.", Sender: true}

@@ -2,6 +2,7 @@ package sqsserver
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -192,6 +193,20 @@ func TestErrorShapes(t *testing.T) {
 	if r.status != 400 || !strings.Contains(r.body, "<ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code>") ||
 		!strings.Contains(r.body, "<RequestId>") {
 		t.Errorf("query error: status %d, body %s", r.status, r.body)
+	}
+	// A body over MaxBodyBytes is refused in the client's protocol, without being read whole.
+	small, err := New(Options{Client: e.srv.opts.Client, Auth: keys, MaxBodyBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(small)
+	defer hs.Close()
+	for _, proto := range protocols {
+		r := (&endpoint{srv: small, url: hs.URL}).call(t, proto, "key-a", "SendMessage", map[string]any{"QueueUrl": "x", "MessageBody": strings.Repeat("x", 200)})
+		if r.status != 413 {
+			t.Errorf("%s: a body over MaxBodyBytes got status %d", proto, r.status)
+		}
+		r.wantCode(t, "body over MaxBodyBytes", CodeRequestTooLarge)
 	}
 	// The query protocol may post to the queue URL itself instead of naming it.
 	qurl := e.call(t, "query", "key-a", "CreateQueue", map[string]any{"QueueName": "by-path"}).ok(t, "CreateQueue").value("QueueUrl", "QueueUrl")
