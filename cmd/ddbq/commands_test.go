@@ -25,7 +25,7 @@ func TestHelp(t *testing.T) {
 		{"visibility"}, {"visibility", "change"}, {"visibility", "release"},
 		{"dlq"}, {"dlq", "list"}, {"dlq", "redrive"}, {"iam-policy"}, {"bench"},
 		{"local"}, {"local", "start"}, {"local", "stop"}, {"local", "status"}, {"demo"}, {"version"},
-		{"exporter"},
+		{"exporter"}, {"ui"},
 	} {
 		name := "help-" + strings.Join(append([]string{"ddbq"}, c...), "-")
 		t.Run(name, func(t *testing.T) {
