@@ -205,6 +205,24 @@ func ExampleIAMPolicy() {
 	//           ]
 	//         }
 	//       }
+	//     },
+	//     {
+	//       "Sid": "ActivityHints",
+	//       "Effect": "Allow",
+	//       "Action": [
+	//         "dynamodb:UpdateItem",
+	//         "dynamodb:BatchWriteItem"
+	//       ],
+	//       "Resource": [
+	//         "arn:aws:dynamodb:eu-west-1:123456789012:table/queues"
+	//       ],
+	//       "Condition": {
+	//         "ForAllValues:StringLike": {
+	//           "dynamodb:LeadingKeys": [
+	//             "@act|invoices|*"
+	//           ]
+	//         }
+	//       }
 	//     }
 	//   ]
 	// }

@@ -47,6 +47,10 @@ type policyStatement struct {
 // (GetItem and BatchGetItem on the partition "@def|<queue>", which every operation reads, see
 // CreateQueue) and nothing else's; writing definitions is left to administrators.
 //
+// Unless ReadOnly, a last statement lets the tenant write its queue's activity hints
+// (UpdateItem and BatchWriteItem on "@act|<queue>|*", see docs/SCALING.md), so its pushes wake
+// consumers in other processes at once.
+//
 // The registry that List reads is deliberately not included: a tenant cannot see which other
 // tenants exist, and its pushes skip registration (logged at debug level). Table
 // administration (create, drop, purge-all) is not granted.
@@ -87,6 +91,9 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	if dead != nil {
 		doc.Statement = append(doc.Statement, *dead)
 	}
+	if !opts.ReadOnly {
+		doc.Statement = append(doc.Statement, hintGrant(opts))
+	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("dynamodbqueue: encode policy: %w", err)
@@ -103,6 +110,21 @@ func definitionGrant(opts PolicyOptions) policyStatement {
 		Resource: []string{opts.TableARN},
 		Condition: map[string]any{
 			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{defPK(opts.QueueName)}},
+		},
+	}
+}
+
+// hintGrant lets the tenant write its queue's activity hints (hint.go), which its pushes and
+// releases write so that other processes' watchers wake its consumers: writes only, on the
+// partitions "@act|<queue>|<k>". IAM cannot confine the sort key, so the tenant could write
+// hints naming other clients of the queue: at worst they wake spuriously, or a little later
+// (the watchers' fallback bounds it); it can read nothing there.
+func hintGrant(opts PolicyOptions) policyStatement {
+	return policyStatement{
+		Sid: "ActivityHints", Effect: "Allow", Action: []string{"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
+		Resource: []string{opts.TableARN},
+		Condition: map[string]any{
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{hintPKPrefix + opts.QueueName + "|*"}},
 		},
 	}
 }
