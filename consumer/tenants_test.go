@@ -162,9 +162,11 @@ func TestIdleTenantsCostNothing(t *testing.T) {
 		defer mu.Unlock()
 		got = append(got, handled{src.ClientID, msg.Body})
 		return nil
-	}, consumer.Options{ClientIDs: ids[1:], Hooks: hooks})
+	}, consumer.Options{ClientIDs: ids[1:], Hooks: hooks, Concurrency: 16, Pollers: 8})
+	began := time.Now()
 	start(t, c)
 	waitUntil(t, "the first poll of every tenant", func() bool { return hooks.polls.Load() >= tenants })
+	t.Logf("first poll of %d tenants: %d requests in %v", tenants, api.total.Load(), time.Since(began).Round(time.Millisecond))
 
 	// Idle: about 20 ticks of the watcher (one hint query each).
 	ws0, polls0, perTenant0, total0, begun := client.WatchStats(), hooks.polls.Load(), api.perTenant.Load(), api.total.Load(), time.Now()
@@ -405,5 +407,43 @@ func TestTenantOptionsValidation(t *testing.T) {
 	}
 	if _, err := consumer.New(q, consumer.HandlerFunc(noop), consumer.Options{Tenant: consumer.TenantOptions{MaxConcurrency: 2, Rate: 0.5, Weight: 3}}); err != nil {
 		t.Errorf("valid tenant options: %v", err)
+	}
+}
+
+// TestWatchDisabledPollsEveryWaitTime: with a client whose watching is disabled
+// (WatchInterval < 0) the consumer still runs: it polls each source every WaitTime, and so
+// handles a message another process pushes.
+func TestWatchDisabledPollsEveryWaitTime(t *testing.T) {
+	t.Parallel()
+	api := testenv.Client(t)
+	table := newTable(t, api).Table()
+	client, err := dynamodbqueue.New(dynamodbqueue.Options{API: api, Table: table, WatchInterval: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Watch("jobs", "a"); !errors.Is(err, dynamodbqueue.ErrWatchDisabled) {
+		t.Fatalf("Watch = %v, want ErrWatchDisabled", err)
+	}
+	hooks := &tenantHooks{}
+	got := make(chan string, 1)
+	c := mustNew(t, mustQueue(t, client, "jobs", "a"), func(ctx context.Context, msg events.SQSMessage) error {
+		got <- msg.Body
+		return nil
+	}, consumer.Options{ClientIDs: []string{"b"}, WaitTime: 50 * time.Millisecond, Hooks: hooks})
+	start(t, c)
+	// Idle polls go on: more than the first poll of each source.
+	waitUntil(t, "polls after the first round", func() bool { return hooks.polls.Load() > 4 })
+	other, err := dynamodbqueue.New(dynamodbqueue.Options{API: api, Table: table, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, mustQueue(t, other, "jobs", "b"), "hello")
+	select {
+	case body := <-got:
+		if body != "hello" {
+			t.Errorf("handled %q, want hello", body)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("the message was not handled")
 	}
 }
