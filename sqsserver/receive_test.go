@@ -84,3 +84,25 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("long polls: now %d, at most %d; want 0 and 1", m.polls, m.maxPolls)
 	}
 }
+
+// TestMessageGroupIDOnStandardQueue: a standard queue accepts MessageGroupId (SQS's fair
+// queues) and returns it, without making a FIFO group: two messages of one group are received
+// together.
+func TestMessageGroupIDOnStandardQueue(t *testing.T) {
+	e := newEndpoint(t, newTable(t))
+	for _, proto := range protocols {
+		qurl := e.call(t, proto, "key-a", "CreateQueue", map[string]any{"QueueName": "fair-" + proto}).ok(t, "CreateQueue").value("QueueUrl", "QueueUrl")
+		for _, body := range []string{"one", "two"} {
+			e.call(t, proto, "key-a", "SendMessage", map[string]any{"QueueUrl": qurl, "MessageBody": body, "MessageGroupId": "tenant-7"}).ok(t, "SendMessage")
+		}
+		var groups []string
+		waitFor(t, "both messages", func() bool {
+			r := e.call(t, proto, "key-a", "ReceiveMessage", map[string]any{"QueueUrl": qurl, "MaxNumberOfMessages": 10, "AttributeNames": []string{"MessageGroupId"}}).ok(t, "ReceiveMessage")
+			groups = append(groups, r.values("MessageGroupId", "Value")...)
+			return len(groups) >= 2
+		})
+		if len(groups) != 2 || groups[0] != "tenant-7" || groups[1] != "tenant-7" {
+			t.Errorf("%s: MessageGroupId of the received messages: %q", proto, groups)
+		}
+	}
+}
