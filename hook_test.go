@@ -115,9 +115,12 @@ func (h *hookAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInp
 }
 
 // hookedQueue returns a queue on table that talks through a new hookAPI, with the test clock.
+// Its process has no watcher (its long polls re-poll on their own), so every request the hook
+// sees is the operation's.
 func hookedQueue(t testing.TB, table, queue, client string, clk *dynamodbqueue.Clock) (*dynamodbqueue.DynamoDBQueue, *hookAPI) {
 	api := newHookAPI(t)
 	q := dynamodbqueue.NewFromClient(api, 0).UseTable(table).UseQueueName(queue).UseClientID(client).UseLogger(nil)
+	dynamodbqueue.WithoutWatcher(q)
 	if clk != nil {
 		dynamodbqueue.WithClock(q, clk)
 	}
