@@ -115,6 +115,7 @@ type core struct {
 	shardHint  sync.Map      // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
 	spread     atomic.Int32  // contention with consumers elsewhere (see adaptSpread)
 	claiming   sync.Map      // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
+	chains     readChains    // reads of each shard by this process's receives (receive_window.go)
 	base       *settings     // the settings of a new handle (client.go)
 	defs       defCache      // queue definitions read recently (definition_cache.go)
 	watch      watchState    // the watchers of activity hints and their options (watcher.go)

@@ -239,6 +239,9 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 	defer func() { q.dropExpired(ctx, s, expired) }()
 	lost := 0
 	defer func() { q.core.adaptSpread(lost) }()
+	// Receives of this process working the shard read consecutive pages (receive_window.go).
+	chain := q.core.chains.join(s.table + "\x00" + pk)
+	defer chain.leave()
 	for len(out) < want {
 		need := want - len(out)
 		spread := int(q.core.spread.Load())
@@ -246,8 +249,12 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		// Under contention (spread > 1) most candidates read are not claimed: read only their
 		// keys, and let the claims return the items they win.
 		keysOnly := spread > 1
-		recs, next, err := q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now, Forward: s.order == FIFO,
-			Limit: min(need*spread, MaxReceiveMessages), Start: startKey, Op: "Query", KeysOnly: keysOnly})
+		var next map[string]types.AttributeValue
+		recs, err := chain.read(ctx, startKey, s.order == FIFO, now, func(start map[string]types.AttributeValue) (recs []record, err error) {
+			recs, next, err = q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now, Forward: s.order == FIFO,
+				Limit: min(need*spread, MaxReceiveMessages), Start: start, Op: "Query", KeysOnly: keysOnly})
+			return recs, err
+		})
 		if err != nil {
 			return out, err
 		}
