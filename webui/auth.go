@@ -35,16 +35,18 @@ type session struct {
 const maxSessions = 10000
 
 type sessions struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]*session
+	mu     sync.Mutex
+	ttl    time.Duration
+	m      map[string]*session
+	cookie string // the cookie's name
 }
 
+// newSessions names its cookie per handler: sessions live in memory, so a cookie of another
+// handler (another port of the same host, where browsers share cookies, or an earlier run)
+// would mean nothing here, and must not replace this handler's session.
 func newSessions(ttl time.Duration) *sessions {
-	return &sessions{ttl: ttl, m: map[string]*session{}}
+	return &sessions{ttl: ttl, m: map[string]*session{}, cookie: "ddbq_ui_" + randomToken()[:8]}
 }
-
-const cookieName = "ddbq_ui"
 
 func randomToken() string {
 	b := make([]byte, 32)
@@ -54,7 +56,7 @@ func randomToken() string {
 
 // get returns the request's live session, or nil.
 func (ss *sessions) get(r *http.Request) *session {
-	c, err := r.Cookie(cookieName)
+	c, err := r.Cookie(ss.cookie)
 	if err != nil {
 		return nil
 	}
@@ -88,7 +90,7 @@ func (ss *sessions) create(w http.ResponseWriter, r *http.Request, who *principa
 	}
 	ss.m[s.id] = s
 	ss.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: s.id, Path: path, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: ss.cookie, Value: s.id, Path: path, HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, Expires: s.expires})
 	return s
 }

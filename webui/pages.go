@@ -25,8 +25,12 @@ type row struct {
 
 // sortKeys are the overview's sortable columns.
 var sortKeys = map[string]func(a, b row) int{
-	"queue":    func(a, b row) int { return cmp.Or(strings.Compare(a.Queue, b.Queue), strings.Compare(a.Client, b.Client)) },
-	"tenant":   func(a, b row) int { return cmp.Or(strings.Compare(a.Client, b.Client), strings.Compare(a.Queue, b.Queue)) },
+	"queue": func(a, b row) int {
+		return cmp.Or(strings.Compare(a.Queue, b.Queue), strings.Compare(a.Client, b.Client))
+	},
+	"tenant": func(a, b row) int {
+		return cmp.Or(strings.Compare(a.Client, b.Client), strings.Compare(a.Queue, b.Queue))
+	},
 	"visible":  func(a, b row) int { return cmp.Compare(a.Visible, b.Visible) },
 	"inflight": func(a, b row) int { return cmp.Compare(a.InFlight, b.InFlight) },
 	"delayed":  func(a, b row) int { return cmp.Compare(a.Delayed, b.Delayed) },

@@ -46,8 +46,8 @@ func parseTemplates(prefix string) (*template.Template, error) {
 			}
 			return strconv.FormatFloat(float64(v), 'f', 2, 32)
 		},
-		"dur": func(d time.Duration) string { return d.String() },
-		"add": func(a, b int) int { return a + b },
+		"dur":  func(d time.Duration) string { return d.String() },
+		"secs": func(d time.Duration) int64 { return int64(d / time.Second) },
 	}
 	return template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 }
