@@ -55,6 +55,7 @@ const (
 	CodeInvalidBatchEntryID      = "AWS.SimpleQueueService.InvalidBatchEntryId"
 	CodeBatchRequestTooLong      = "AWS.SimpleQueueService.BatchRequestTooLong"
 	CodeResourceNotFound         = "ResourceNotFoundException"
+	CodePurgeQueueInProgress     = "AWS.SimpleQueueService.PurgeQueueInProgress"
 	CodeRequestThrottled         = "RequestThrottled"
 	CodeInternalError            = "InternalError"
 	CodeServiceUnavailable       = "ServiceUnavailable"

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 )
@@ -359,8 +360,20 @@ func (s *Server) purgeQueue(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	return obj{}, ref.q.Purge(c.ctx)
+	var now time.Time
+	if s.opts.Now != nil {
+		now = s.opts.Now()
+	}
+	err = ref.q.PurgeAtMostEvery(c.ctx, purgeInterval, now)
+	if errors.Is(err, dynamodbqueue.ErrPurgeInProgress) {
+		return nil, &Error{Code: CodePurgeQueueInProgress, Sender: true,
+			Message: "Only one PurgeQueue operation on " + ref.name + " is allowed every 60 seconds."}
+	}
+	return obj{}, err
 }
+
+// purgeInterval is how often SQS lets a queue be purged.
+const purgeInterval = 60 * time.Second
 
 func (s *Server) listDeadLetterSourceQueues(c *call) (obj, error) {
 	ref, err := s.queue(c)

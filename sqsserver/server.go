@@ -97,6 +97,13 @@ type Options struct {
 	// names no QueueOwnerAWSAccountId ("": "default"). A principal with ClientIDs acts for
 	// its first one by default.
 	DefaultClientID string
+	// Now is the clock PurgeQueue's 60-second window is measured on (nil: the Client's clock,
+	// corrected towards DynamoDB's). Every server on a table should use the same time.
+	Now func() time.Time
+	// MoveTaskStaleAfter is how long a RUNNING message move task may go without a progress
+	// write before a server that lists it, or starts one on its queue, resumes it (0:
+	// DefaultMoveTaskStaleAfter).
+	MoveTaskStaleAfter time.Duration
 }
 
 // Server is the SQS-compatible http.Handler. It is safe for concurrent use and holds no queue
