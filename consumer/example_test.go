@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/consumer"
@@ -63,7 +64,7 @@ func Example() {
 
 	c, err := consumer.New(q, send, consumer.Options{
 		Concurrency: 4,
-		ClientIDs:   []string{"tenant-b"}, // serve both tenants, round-robin
+		ClientIDs:   []string{"tenant-b"}, // serve both tenants, fairly
 		Backoff:     consumer.Backoff{Min: 100 * time.Millisecond, Max: time.Minute},
 		Logger:      slog.New(slog.DiscardHandler),
 	})
@@ -118,4 +119,40 @@ func ExampleRetryAfter() {
 	var ra *consumer.RetryAfterError
 	fmt.Println(errors.As(err, &ra), ra.Delay)
 	// Output: true 1m0s
+}
+
+// A consumer of many tenants of one queue, with per-tenant limits: each tenant has at most 4
+// messages handled at once and 50 per second, and the paying tenant gets three times the
+// share of the workers the others get while several have a backlog. The handler learns the
+// tenant of each message with SourceOf. (Not run: it would serve until stopped.)
+func ExampleTenantOptions() {
+	client, err := dynamodbqueue.New(dynamodbqueue.Options{API: dynamodb.NewFromConfig(awsConfig), Table: "jobs-table"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tenants := []string{"acme", "globex", "initech"} // thousands are fine: idle ones cost nothing
+	q, err := client.Queue("jobs", tenants[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := consumer.HandlerFunc(func(ctx context.Context, msg events.SQSMessage) error {
+		src, _ := consumer.SourceOf(ctx)
+		log.Printf("job %s of tenant %s", msg.MessageId, src.ClientID)
+		return nil
+	})
+	c, err := consumer.New(q, h, consumer.Options{
+		Concurrency: 32,
+		ClientIDs:   tenants[1:],
+		Tenants: func(src consumer.Source) consumer.TenantOptions {
+			limits := consumer.TenantOptions{MaxConcurrency: 4, Rate: 50, Burst: 10}
+			if src.ClientID == "acme" {
+				limits.Weight = 3
+			}
+			return limits
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = c.Run // c.Run(ctx) serves until ctx is done
 }
