@@ -49,6 +49,8 @@ func TestNewValidation(t *testing.T) {
 		{"negative grace", q(), consumer.HandlerFunc(noop), consumer.Options{ShutdownGrace: -1}, []error{consumer.ErrInvalidOptions}},
 		{"backoff min above max", q(), consumer.HandlerFunc(noop), consumer.Options{Backoff: consumer.Backoff{Min: time.Minute, Max: time.Second}}, []error{consumer.ErrInvalidOptions}},
 		{"delete interval too long", q(), consumer.HandlerFunc(noop), consumer.Options{VisibilityTimeout: 10 * time.Second, DeleteInterval: 4 * time.Second}, []error{consumer.ErrInvalidOptions}},
+		{"more pollers than workers", q(), consumer.HandlerFunc(noop), consumer.Options{Concurrency: 2, Pollers: 3}, []error{consumer.ErrInvalidOptions}},
+		{"negative pollers", q(), consumer.HandlerFunc(noop), consumer.Options{Pollers: -1}, []error{consumer.ErrInvalidOptions}},
 		{"delete batch too big", q(), consumer.HandlerFunc(noop), consumer.Options{DeleteBatchSize: 5000}, []error{consumer.ErrInvalidOptions}},
 		{"no table", dynamodbqueue.NewFromClient(api, 0).UseQueueName("q").UseClientID("c"), consumer.HandlerFunc(noop), consumer.Options{}, []error{dynamodbqueue.ErrTableNotSet}},
 		{"no queue name", dynamodbqueue.NewFromClient(api, 0).UseTable("tbl").UseClientID("c"), consumer.HandlerFunc(noop), consumer.Options{}, []error{dynamodbqueue.ErrQueueNameNotSet}},
@@ -79,7 +81,7 @@ func TestNewValidation(t *testing.T) {
 	o := c.Options()
 	if o.Concurrency != consumer.DefaultConcurrency || o.VisibilityTimeout != consumer.DefaultVisibilityTimeout ||
 		o.HeartbeatInterval != consumer.DefaultVisibilityTimeout/2 || o.Backoff.Min != consumer.DefaultBackoffMin ||
-		o.Backoff.Max != consumer.DefaultBackoffMax || o.Hooks == nil || o.Logger == nil {
+		o.Backoff.Max != consumer.DefaultBackoffMax || o.Hooks == nil || o.Logger == nil || o.Pollers != consumer.DefaultPollers {
 		t.Errorf("defaults not filled in: %+v", o)
 	}
 	want := []consumer.Source{{Table: "tbl", Queue: "q", ClientID: "c"}, {Table: "tbl", Queue: "q", ClientID: "d"}}
