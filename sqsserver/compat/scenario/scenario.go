@@ -433,7 +433,21 @@ func (r *run) fifo(t *testing.T) {
 	if len(b.Successful) != 2 || aws.ToString(b.Successful[0].SequenceNumber) == "" {
 		t.Errorf("SendMessageBatch FIFO: %+v", b.Successful)
 	}
-	var order []string
+	// A ReceiveMessage retried with its ReceiveRequestAttemptId gets the same message and handle.
+	attempt := &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 1, WaitTimeSeconds: 5,
+		ReceiveRequestAttemptId: aws.String("retried-attempt")}
+	first, err := a.ReceiveMessage(r.ctx, attempt)
+	r.must(err, "ReceiveMessage with ReceiveRequestAttemptId")
+	retried, err := a.ReceiveMessage(r.ctx, attempt)
+	r.must(err, "ReceiveMessage retried with the same ReceiveRequestAttemptId")
+	if len(first.Messages) != 1 || len(retried.Messages) != 1 ||
+		aws.ToString(first.Messages[0].MessageId) != aws.ToString(retried.Messages[0].MessageId) ||
+		aws.ToString(first.Messages[0].ReceiptHandle) != aws.ToString(retried.Messages[0].ReceiptHandle) {
+		t.Fatalf("a retried receive attempt got %+v, the first %+v; want the same message and handle", retried.Messages, first.Messages)
+	}
+	order := []string{aws.ToString(first.Messages[0].Body)}
+	_, err = a.DeleteMessage(r.ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: first.Messages[0].ReceiptHandle})
+	r.must(err, "DeleteMessage FIFO")
 	for round := 0; len(order) < 5; round++ {
 		if round == 30 {
 			t.Fatalf("received %v, want 5 messages", order)
