@@ -45,6 +45,7 @@ var readmeImports = map[string]string{
 	"consumer":      "github.com/dynamodbqueue/dynamodbqueue/consumer",
 	"prommetrics":   "github.com/dynamodbqueue/dynamodbqueue/consumer/prommetrics",
 	"sqsserver":     "github.com/dynamodbqueue/dynamodbqueue/sqsserver",
+	"webui":         "github.com/dynamodbqueue/dynamodbqueue/webui",
 	"sqs":           "github.com/aws/aws-sdk-go-v2/service/sqs",
 }
 
