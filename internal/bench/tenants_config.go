@@ -35,6 +35,11 @@ type ManyTenants struct {
 	// Counts are the tenant counts T of tenants-idle (1, 100, 1000, 10000). T = 1 is the
 	// baseline of the idle cost.
 	Counts []int `json:"counts"`
+	// Settle is how long the consumers run after the seed messages were handled before the
+	// idle window opens (32s): longer than the consumers' visibility timeout (30s), so that
+	// the watcher's checks of pairs whose claims expired are over and the window sees the
+	// steady idle state.
+	Settle time.Duration `json:"settle"`
 	// IdleWindow is how long the idle requests are counted for each T (10s).
 	IdleWindow time.Duration `json:"idle_window"`
 	// Messages pushed one at a time to random idle tenants for each T (100).
@@ -74,6 +79,7 @@ type ManyTenants struct {
 func DefaultManyTenants() ManyTenants {
 	return ManyTenants{
 		Counts:          []int{1, 100, 1000, 10000},
+		Settle:          32 * time.Second,
 		IdleWindow:      10 * time.Second,
 		Messages:        100,
 		Gap:             150 * time.Millisecond,
@@ -101,7 +107,7 @@ func (m ManyTenants) withDefaults() ManyTenants {
 	for _, f := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&m.IdleWindow, d.IdleWindow}, {&m.Gap, d.Gap}, {&m.Drain, d.Drain}, {&m.Window, d.Window}} {
+	}{{&m.Settle, d.Settle}, {&m.IdleWindow, d.IdleWindow}, {&m.Gap, d.Gap}, {&m.Drain, d.Drain}, {&m.Window, d.Window}} {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
@@ -148,7 +154,7 @@ func (m ManyTenants) validate() error {
 	if m.FallbackRate < 0 || m.FallbackRate > 1000 {
 		return fmt.Errorf("bench: watcher fallback rate %v out of range 0..1000", m.FallbackRate)
 	}
-	for _, d := range []time.Duration{m.IdleWindow, m.Gap, m.Drain, m.Window} {
+	for _, d := range []time.Duration{m.Settle, m.IdleWindow, m.Gap, m.Drain, m.Window} {
 		if d <= 0 || d > time.Hour {
 			return fmt.Errorf("bench: tenants window or gap %v out of range (0..1h]", d)
 		}

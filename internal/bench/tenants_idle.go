@@ -12,12 +12,6 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
-// settle is how long the consumers run idle after the seeds were handled before the idle
-// window opens (at most the window itself): long enough for a consumer to fall back from
-// draining to its idle rhythm (a long poll's re-poll interval doubling up to its max,
-// per-source backoffs).
-const settle = 2 * time.Second
-
 // runTenantsIdle runs tenants-idle for every T of Many.Counts at the configured interval,
 // then the interval trade-off at Many.TradeoffTenants.
 func (e *env) runTenantsIdle(ctx context.Context) ([]*Result, error) {
@@ -72,9 +66,6 @@ func (e *env) tenantsIdle(ctx context.Context, run, t int, interval time.Duratio
 	defer func() { _ = bar.Finish() }()
 
 	d := newDeliveries(t + n)
-	if err := seedTenants(ctx, prods, 0, e.cfg.BodySize); err != nil {
-		return nil, err
-	}
 	var procs []*tenantProcess
 	defer func() { _ = stopAll(procs) }()
 	for range processes {
@@ -95,9 +86,13 @@ func (e *env) tenantsIdle(ctx context.Context, run, t int, interval time.Duratio
 		r.figure("tradeoff", 1)
 	}
 
-	// Seeds: bounded by Drain plus 20 ms per tenant (a consumer that visits every tenant in
+	// Seeds: pushed while the consumers run, as a tenant's first message arrives in a live
+	// system; bounded by Drain plus 20 ms per tenant (a consumer that visits every tenant in
 	// turn needs a few requests for each).
 	seedStart := time.Now()
+	if err := seedTenants(ctx, prods, 0, e.cfg.BodySize); err != nil {
+		return r, err
+	}
 	seeded := awaitHandled(ctx, d, int64(t), m.Drain+time.Duration(t)*20*time.Millisecond)
 	_ = bar.Add(int(d.led.unique.Load()))
 	r.figure("seed_seconds", time.Since(seedStart).Seconds())
@@ -105,7 +100,7 @@ func (e *env) tenantsIdle(ctx context.Context, run, t int, interval time.Duratio
 	if !seeded {
 		r.Notes = append(r.Notes, fmt.Sprintf("only %d of %d seed messages (one per tenant) handled within %v", d.led.unique.Load(), t, m.Drain+time.Duration(t)*20*time.Millisecond))
 	}
-	if err := wait.Sleep(ctx, min(settle, m.IdleWindow)); err != nil {
+	if err := wait.Sleep(ctx, m.Settle); err != nil {
 		return r, err
 	}
 

@@ -26,7 +26,7 @@ func TestManyTenantsSmoke(t *testing.T) {
 		Workloads: []string{WorkloadTenantsConsumer, WorkloadTenantsIdle, WorkloadFairness},
 		Tenants:   6, Messages: 60, Producers: 2, Consumers: 2,
 		Many: ManyTenants{
-			Counts: []int{1, 40}, IdleWindow: 500 * time.Millisecond, Messages: 4, Gap: 20 * time.Millisecond,
+			Counts: []int{1, 40}, Settle: 200 * time.Millisecond, IdleWindow: 500 * time.Millisecond, Messages: 4, Gap: 20 * time.Millisecond,
 			Drain: time.Minute, Intervals: []time.Duration{100 * time.Millisecond}, TradeoffTenants: 5, Processes: 2,
 			Concurrency: 4, Backlog: 60, Quiet: 3, Window: 1500 * time.Millisecond,
 		},

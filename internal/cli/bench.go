@@ -141,6 +141,7 @@ and --keep-table is not set.`,
 	fl.DurationVar(&cfg.LongPollMax, "long-poll-max", d.LongPollMax, "latency: the consumer's long-poll re-poll max interval (0 = the queue's default)")
 	dm := d.Many
 	fl.StringVar(&idleTenants, "idle-tenants", "", fmt.Sprintf("tenants-idle: tenant counts, comma-separated (default %s)", joinInts(dm.Counts)))
+	fl.DurationVar(&cfg.Many.Settle, "idle-settle", dm.Settle, "tenants-idle: how long the consumers run after the seed messages before idle requests are counted")
 	fl.DurationVar(&cfg.Many.IdleWindow, "idle-window", dm.IdleWindow, "tenants-idle: how long idle requests are counted")
 	fl.IntVar(&cfg.Many.Messages, "tenant-messages", dm.Messages, "tenants-idle: single messages pushed to random idle tenants")
 	fl.DurationVar(&cfg.Many.Gap, "tenant-gap", dm.Gap, "tenants-idle: mean pause between those pushes")

@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&cfg.SizeMessages, "size-messages", d.SizeMessages, "messages per body size")
 	dm := d.Many
 	flag.StringVar(&idleTenants, "idle-tenants", "1,100,1000,10000", "tenants-idle: tenant counts")
+	flag.DurationVar(&cfg.Many.Settle, "idle-settle", dm.Settle, "tenants-idle: how long the consumers run after the seed messages before idle requests are counted")
 	flag.DurationVar(&cfg.Many.IdleWindow, "idle-window", dm.IdleWindow, "tenants-idle: how long idle requests are counted")
 	flag.IntVar(&cfg.Many.Messages, "tenant-messages", dm.Messages, "tenants-idle: single messages pushed to random idle tenants")
 	flag.DurationVar(&cfg.Many.Gap, "tenant-gap", dm.Gap, "tenants-idle: mean pause between those pushes")
