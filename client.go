@@ -41,8 +41,10 @@ type Options struct {
 	// Clock is the process's own clock (nil: time.Now). It is corrected by its offset from
 	// DynamoDB's clock either way (see ClockOffset).
 	Clock func() time.Time
-	// LongPollInterval and LongPollMaxInterval: an idle long poll asks again after the first,
-	// doubling up to the second (0: DefaultLongPollInterval, DefaultLongPollMaxInterval).
+	// LongPollInterval and LongPollMaxInterval: without a watcher (WatchInterval < 0), and on a
+	// handle given another interval with UseLongPollInterval, an idle long poll asks again
+	// after the first, doubling up to the second (0: DefaultLongPollInterval,
+	// DefaultLongPollMaxInterval). With the watcher (the default) long polls wait on it instead.
 	LongPollInterval, LongPollMaxInterval time.Duration
 	// DefinitionStaleness bounds how old a cached queue definition may be when an operation
 	// uses it (0: DefaultDefinitionStaleness, 5 s). Each process reads a queue's definition
