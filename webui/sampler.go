@@ -142,6 +142,12 @@ func (s *sampler) take(ctx context.Context) {
 		sn.Pairs[ps.QueueAndClientID] = p
 	}
 	sn.Took = time.Since(start)
+	s.store(sn)
+}
+
+// store adds a sample to the ring buffer, over the oldest once it is full, and wakes the
+// pages waiting for it.
+func (s *sampler) store(sn snapshot) {
 	s.mu.Lock()
 	s.ring[s.next] = sn
 	s.next = (s.next + 1) % len(s.ring)
