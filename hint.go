@@ -94,12 +94,13 @@ func (q *DynamoDBQueue) hints(s *settings, now time.Time, visible []time.Time) [
 // (an IAM policy confined to its pair's keys, see IAMPolicy) is logged once and skipped: its
 // work is then found by the watchers' bounded fallback (watcher.go) instead.
 func (q *DynamoDBQueue) writeHints(ctx context.Context, s *settings, now time.Time, visible []time.Time) error {
-	if q.core.watch.hintsDenied.Load() || len(visible) == 0 {
+	denyKey := s.table + "\x00" + s.queue
+	if _, denied := q.core.watch.hintsDenied.Load(denyKey); denied || len(visible) == 0 {
 		return nil
 	}
 	err := q.store(s.table).PutHints(ctx, q.hints(s, now, visible))
 	if err != nil && isAccessDenied(err) {
-		q.core.watch.hintsDenied.Store(true)
+		q.core.watch.hintsDenied.Store(denyKey, struct{}{})
 		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints; other processes find this process's pushes only by their watchers' fallback", "queue", s.queue, "error", err)
 		return nil
 	}

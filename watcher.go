@@ -87,7 +87,7 @@ type watchState struct {
 	interval     time.Duration // < 0: disabled
 	fallbackRate float64
 	hintParts    int
-	hintsDenied  atomic.Bool // writing hints was refused (IAM); see writeHints
+	hintsDenied  sync.Map // table+"\x00"+queue: writing its hints was refused (IAM); see writeHints
 
 	mu      sync.Mutex
 	byTable map[string]*watcher

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
@@ -630,5 +631,35 @@ func TestWatchBadInput(t *testing.T) {
 	}
 	if st := c.WatchStats(); st.Subscriptions != 0 || st.HintQueries != 0 {
 		t.Errorf("rejected subscriptions left %+v", st)
+	}
+}
+
+// TestHintWriteDeniedSkipsHints: a principal whose policy predates hints (writing them is
+// denied) still pushes; it stops trying after the first denial, and the watcher of another
+// process finds its messages by the fallback.
+func TestHintWriteDeniedSkipsHints(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	api := newHookAPI(t)
+	var denied atomic.Int64
+	api.set(func(op string, in any) error {
+		if isHintWrite(op, in) {
+			denied.Add(1)
+			return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "test: no grant for @act"}
+		}
+		return nil
+	})
+	pushing := newWatchClient(t, api, table, dynamodbqueue.Options{})
+	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchInterval: 10 * time.Millisecond, WatchFallbackRate: 50})
+	sub := mustWatch(t, watching, "old", "c")
+	q := mustHandle(t, pushing, "old", "c")
+	push(t, q, bodies(1, "a")...)
+	push(t, q, bodies(1, "b")...)
+	if n := denied.Load(); n != 1 {
+		t.Fatalf("%d hint writes attempted after the first denial; want the first only", n)
+	}
+	awaitReady(t, sub, "fallback for a principal without hints")
+	if got := mustPoll(t, mustHandle(t, watching, "old", "c"), time.Minute, 10); len(got) != 2 {
+		t.Fatalf("received %v, want both messages", bodyList(got))
 	}
 }
