@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -768,12 +769,21 @@ func later(a, b time.Time) time.Time {
 // once). A stall there happens while the receive waits holding claims, which it promises to
 // keep. A stall within a pass, between a claim and the return, is like one after the return: no
 // receive can guard against it, so the model does not simulate it.
+//
+// The process's table watcher queries activity hints concurrently through the same client: the
+// hook ignores those, and a mutex guards its state.
 func stallBetweenPasses(stall func()) hookFunc {
+	var mu sync.Mutex
 	queried := map[string]bool{}
 	stalled := false
 	return func(op string, in any) error {
 		qi, ok := in.(*dynamodb.QueryInput)
-		if op != "Query" || !ok || qi.IndexName == nil || qi.ExclusiveStartKey != nil || stalled {
+		if op != "Query" || !ok || qi.IndexName == nil || qi.ExclusiveStartKey != nil || isHintQuery(op, in) {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if stalled {
 			return nil
 		}
 		pk := attrString(qi.ExpressionAttributeValues[":pk"])
