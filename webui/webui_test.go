@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,90 @@ func TestMessagePageAndRedriveJob(t *testing.T) {
 	_, page = b.get(acmeOrders)
 	if !strings.Contains(page, `<td id="count-visible">5</td>`) || !strings.Contains(page, `<td id="count-dead">0</td>`) {
 		t.Errorf("tenant page after the redrive does not show 5 visible, 0 dead-lettered")
+	}
+}
+
+// TestMessageAndQueueActions runs every other action once, confirmed, and checks its effect in
+// the table: send a test message, release an in-flight message (change visibility to 0),
+// delete a message, redrive one dead letter, create a queue, edit its definition (a stale
+// version is a 409 conflict and changes nothing), and delete it.
+func TestMessageAndQueueActions(t *testing.T) {
+	f := newFixture(t, webui.Options{}, seed{})
+	b := f.browser(t)
+	ctx := ctxT(t)
+	b.get("/")
+	yes := func(kv ...string) url.Values {
+		v := url.Values{"confirm": {"yes"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	msgRE := regexp.MustCompile(`class="msg" href="[^"]*/messages/([^"]+)"`)
+
+	if code, body := b.post(acmeOrders+"/send", yes("body", `{"hello":"ui"}`)); code != http.StatusOK || !strings.Contains(body, "sent message") {
+		t.Errorf("send: %d", code)
+	}
+	if st := stats(t, f.client, "orders", "acme"); st.Visible != 4 {
+		t.Errorf("after send: %+v, want 4 visible", st)
+	}
+
+	_, page := b.get("/queues/emails/tenants/acme?state=in-flight")
+	held := msgRE.FindStringSubmatch(page)
+	if held == nil {
+		t.Fatalf("no in-flight message listed")
+	}
+	path := "/queues/emails/tenants/acme/messages/" + held[1]
+	if code, _ := b.post(path+"/visibility", yes("seconds", "0")); code != http.StatusOK {
+		t.Errorf("release: %d", code)
+	}
+	if st := stats(t, f.client, "emails", "acme"); st.Visible != 1 || st.InFlight != 0 {
+		t.Errorf("after release: %+v", st)
+	}
+	if code, _ := b.post(path+"/visibility", yes("seconds", "30")); code != http.StatusConflict {
+		t.Errorf("visibility of a message nobody holds: %d, want 409", code)
+	}
+	if code, _ := b.post(path+"/delete", yes()); code != http.StatusOK {
+		t.Errorf("delete: %d", code)
+	}
+	if st := stats(t, f.client, "emails", "acme"); st.Total() != 0 {
+		t.Errorf("after delete: %+v", st)
+	}
+
+	_, page = b.get(acmeOrders + "?state=dead-lettered")
+	dead := msgRE.FindStringSubmatch(page)
+	if dead == nil {
+		t.Fatalf("no dead letter listed")
+	}
+	if code, _ := b.post(acmeOrders+"/messages/"+dead[1]+"/redrive", yes()); code != http.StatusOK {
+		t.Errorf("redrive one: %d", code)
+	}
+	if st := stats(t, f.client, "orders", "acme"); st.Visible != 5 || st.DeadLettered != 1 {
+		t.Errorf("after redriving one: %+v, want 5 visible, 1 dead-lettered", st)
+	}
+
+	if code, _ := b.post("/queues", yes("name", "reports", "visibility", "45", "shards", "2")); code != http.StatusOK {
+		t.Errorf("create: %d", code)
+	}
+	def, err := f.client.GetQueue(ctx, "reports")
+	if err != nil || def.VisibilityTimeout != 45*time.Second || def.Shards != 2 {
+		t.Fatalf("created: %+v, %v", def, err)
+	}
+	v := strconv.FormatInt(def.Version, 10)
+	if code, _ := b.post("/queues/reports/definition", yes("version", v, "visibility", "90", "dlq", "reports-dead", "max_receives", "3")); code != http.StatusOK {
+		t.Errorf("update: %d", code)
+	}
+	if code, _ := b.post("/queues/reports/definition", yes("version", v, "visibility", "10")); code != http.StatusConflict {
+		t.Errorf("update with a stale version: %d, want 409", code)
+	}
+	def, err = f.client.GetQueue(ctx, "reports")
+	if err != nil || def.VisibilityTimeout != 90*time.Second || def.RedrivePolicy == nil || def.RedrivePolicy.DeadLetterQueue != "reports-dead" {
+		t.Errorf("updated: %+v, %v", def, err)
+	}
+	if code, _ := b.post("/queues/reports/delete", yes()); code != http.StatusOK {
+		t.Errorf("delete queue: %d", code)
+	}
+	if _, err := f.client.GetQueue(ctx, "reports"); !errors.Is(err, dynamodbqueue.ErrQueueDoesNotExist) {
+		t.Errorf("after delete: %v", err)
 	}
 }
