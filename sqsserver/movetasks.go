@@ -3,35 +3,130 @@ package sqsserver
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 )
 
 // Message move tasks (the redrive API) move a dead-letter queue's messages back to a source
-// queue with the library's RedriveDeadLetters. A task runs in the server process that started
-// it and is listed and cancelled there; that process's restart ends it (messages already moved
-// stay moved, the rest stay in the dead-letter queue).
+// queue. Their state is in the table (dynamodbqueue.MoveTask): any server lists and cancels any
+// task, and a server that lists a task whose runner went silent for Options.MoveTaskStaleAfter
+// (its process died), or is asked to start one on its queue, takes it over and runs it. Drain
+// stops this server's runners and releases their tasks, so another server resumes them at once.
 
-// moveTask is one task.
-type moveTask struct {
-	handle, source, dest string
-	rate                 int
-	started              time.Time
-	cancel               context.CancelFunc
+// DefaultMoveTaskStaleAfter is Options.MoveTaskStaleAfter's default: a running task writes its
+// progress at least every few seconds, so half a minute of silence means its runner is gone.
+const DefaultMoveTaskStaleAfter = 30 * time.Second
 
-	mu              sync.Mutex
-	status, failure string
-	moved, toMove   int
+// moveRunners are the tasks this server runs.
+type moveRunners struct {
+	mu      sync.Mutex
+	running map[string]*moveRunner // by task ID
+	wg      sync.WaitGroup
 }
 
-// moveTasks are the tasks of a process, newest last.
-type moveTasks struct {
-	mu    sync.Mutex
-	tasks []*moveTask
+// moveRunner is one running task: stop ends it; release says whether to hand the task over.
+type moveRunner struct {
+	stop    context.CancelFunc
+	release bool
+}
+
+// taskHandle is SQS's opaque TaskHandle: the task ID and the source queue's ARN.
+func taskHandle(id, sourceARN string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id + "|" + sourceARN))
+}
+
+// parseTaskHandle reverses taskHandle.
+func parseTaskHandle(h string) (id, client, queue string, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return "", "", "", false
+	}
+	id, arn, found := strings.Cut(string(b), "|")
+	if !found || id == "" {
+		return "", "", "", false
+	}
+	client, queue, ok = parseQueueARN(arn)
+	return id, client, queue, ok
+}
+
+// staleAfter is the silence after which a task is resumed.
+func (s *Server) staleAfter() time.Duration {
+	if s.opts.MoveTaskStaleAfter > 0 {
+		return s.opts.MoveTaskStaleAfter
+	}
+	return DefaultMoveTaskStaleAfter
+}
+
+// runMove runs t (owned by a runner token of this server) in the background until it ends, the
+// server drains, or another server takes it over.
+func (s *Server) runMove(t dynamodbqueue.MoveTask) {
+	ctx, stop := context.WithCancel(context.Background())
+	r := &moveRunner{stop: stop}
+	s.moves.mu.Lock()
+	if s.moves.running == nil {
+		s.moves.running = map[string]*moveRunner{}
+	}
+	s.moves.running[t.ID] = r
+	s.moves.wg.Add(1)
+	s.moves.mu.Unlock()
+	go func() {
+		defer s.moves.wg.Done()
+		defer stop()
+		last, err := s.opts.Client.RunMoveTask(ctx, t)
+		s.moves.mu.Lock()
+		delete(s.moves.running, t.ID)
+		release := r.release
+		s.moves.mu.Unlock()
+		if release && last.Status.Active() {
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if rerr := s.opts.Client.ReleaseMoveTask(rctx, last); rerr != nil {
+				s.logger.Warn("sqsserver: could not release a message move task", "task", t.ID, "error", rerr)
+			}
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			s.logger.Warn("sqsserver: message move task stopped", "task", t.ID, "queue", t.Queue, "error", err)
+		}
+	}()
+}
+
+// stopMoves stops this server's runners; with release, their tasks are handed over at once,
+// else they wait for their heartbeat to go stale (what a crash leaves). It waits for the
+// runners to return, or ctx.
+func (s *Server) stopMoves(ctx context.Context, release bool) error {
+	s.moves.mu.Lock()
+	for _, r := range s.moves.running {
+		r.release = release
+		r.stop()
+	}
+	s.moves.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.moves.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// resume takes t over when its runner went silent, and runs it; it returns t as stored after.
+func (s *Server) resume(ctx context.Context, t dynamodbqueue.MoveTask) dynamodbqueue.MoveTask {
+	claimed, ok, err := s.opts.Client.ClaimMoveTask(ctx, t, s.staleAfter())
+	if err != nil {
+		s.logger.Warn("sqsserver: could not resume a message move task", "task", t.ID, "error", err)
+		return t
+	}
+	if ok {
+		s.logger.Info("sqsserver: resuming a message move task whose runner went silent", "task", t.ID, "queue", t.Queue, "client", t.ClientID)
+		s.runMove(claimed)
+		return claimed
+	}
+	return t
 }
 
 func (s *Server) startMessageMoveTask(c *call) (obj, error) {
@@ -76,7 +171,6 @@ func (s *Server) startMessageMoveTask(c *call) (obj, error) {
 		default:
 			return nil, invalidParam("The dead-letter queue has several source queues; give DestinationArn.")
 		}
-		dst = s.queueARN(client, destName)
 	}
 	rate := 0
 	if n, ok, err := c.in.integer("MaxNumberOfMessagesPerSecond"); err != nil {
@@ -87,73 +181,16 @@ func (s *Server) startMessageMoveTask(c *call) (obj, error) {
 		}
 		rate = int(n)
 	}
-	s.moves.mu.Lock()
-	defer s.moves.mu.Unlock()
-	for _, t := range s.moves.tasks {
-		t.mu.Lock()
-		running := t.source == src && t.status == "RUNNING"
-		t.mu.Unlock()
-		if running {
-			return nil, invalidParam("There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
-		}
+	t, err := s.opts.Client.StartMoveTask(c.ctx, dlq, client, destName, rate)
+	if errors.Is(err, dynamodbqueue.ErrMoveTaskActive) {
+		s.resume(c.ctx, t)
+		return nil, invalidParam("There is already a task running. Only one active task is allowed for a source queue arn at a given time.")
 	}
-	q, err := s.opts.Client.Queue(destName, client)
 	if err != nil {
 		return nil, err
 	}
-	q = q.UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 1000, QueueName: dlq, ClientID: client})
-	dlqHandle, _ := s.opts.Client.Queue(dlq, client)
-	toMove := 0
-	if st, err := dlqHandle.Stats(c.ctx); err == nil {
-		toMove = st.Visible
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(c.ctx))
-	t := &moveTask{
-		handle: base64.RawURLEncoding.EncodeToString([]byte(uuid.NewString() + "|" + src)),
-		source: src, dest: dst, rate: rate, started: time.Now(), cancel: cancel,
-		status: "RUNNING", toMove: toMove,
-	}
-	s.moves.tasks = append(s.moves.tasks, t)
-	if len(s.moves.tasks) > 100 {
-		s.moves.tasks = s.moves.tasks[len(s.moves.tasks)-100:]
-	}
-	go s.runMove(ctx, t, q)
-	return obj{}.add("TaskHandle", t.handle), nil
-}
-
-// runMove moves the messages, at most rate per second (in chunks of one second's worth).
-func (s *Server) runMove(ctx context.Context, t *moveTask, q *dynamodbqueue.DynamoDBQueue) {
-	defer t.cancel()
-	chunk := 100
-	if t.rate > 0 {
-		chunk = t.rate
-	}
-	tick := time.NewTicker(time.Second) // paces the chunks when a rate is set
-	defer tick.Stop()
-	for {
-		n, err := q.RedriveDeadLetters(ctx, chunk)
-		t.mu.Lock()
-		t.moved += n
-		switch {
-		case ctx.Err() != nil && t.status == "CANCELLING":
-			t.status = "CANCELLED"
-		case err != nil:
-			t.status, t.failure = "FAILED", err.Error()
-		case n < chunk:
-			t.status = "COMPLETED"
-		}
-		done := t.status != "RUNNING" && t.status != "CANCELLING"
-		t.mu.Unlock()
-		if done {
-			return
-		}
-		if t.rate > 0 {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-			}
-		}
-	}
+	s.runMove(t)
+	return obj{}.add("TaskHandle", taskHandle(t.ID, src)), nil
 }
 
 func (s *Server) cancelMessageMoveTask(c *call) (obj, error) {
@@ -161,29 +198,22 @@ func (s *Server) cancelMessageMoveTask(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.moves.mu.Lock()
-	var t *moveTask
-	for _, x := range s.moves.tasks {
-		if x.handle == h {
-			t = x
-		}
+	notFound := &Error{Code: CodeResourceNotFound, Message: "Task does not exist.", Sender: true}
+	id, client, dlq, ok := parseTaskHandle(h)
+	if !ok || !c.principal.Allows(client) {
+		return nil, notFound
 	}
-	s.moves.mu.Unlock()
-	if t == nil {
-		return nil, &Error{Code: CodeResourceNotFound, Message: "Task does not exist.", Sender: true}
-	}
-	client, _, _ := parseQueueARN(t.source)
-	if !c.principal.Allows(client) {
-		return nil, &Error{Code: CodeResourceNotFound, Message: "Task does not exist.", Sender: true}
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.status != "RUNNING" {
+	t, err := s.opts.Client.CancelMoveTask(c.ctx, dlq, client, id)
+	switch {
+	case errors.Is(err, dynamodbqueue.ErrMoveTaskNotFound):
+		return nil, notFound
+	case errors.Is(err, dynamodbqueue.ErrMoveTaskNotActive):
 		return nil, &Error{Code: CodeUnsupportedOperation, Message: "Only active tasks can be cancelled.", Sender: true}
+	case err != nil:
+		return nil, err
 	}
-	t.status = "CANCELLING"
-	t.cancel()
-	return obj{}.add("ApproximateNumberOfMessagesMoved", t.moved), nil
+	s.resume(c.ctx, t) // a silent runner's task is ended here instead
+	return obj{}.add("ApproximateNumberOfMessagesMoved", t.Moved), nil
 }
 
 func (s *Server) listMessageMoveTasks(c *call) (obj, error) {
@@ -207,33 +237,29 @@ func (s *Server) listMessageMoveTasks(c *call) (obj, error) {
 		}
 		max = int(n)
 	}
-	s.moves.mu.Lock()
-	var results list
-	for i := len(s.moves.tasks) - 1; i >= 0 && len(results) < max; i-- {
-		t := s.moves.tasks[i]
-		if t.source != src {
-			continue
-		}
-		t.mu.Lock()
-		e := obj{}
-		if t.status == "RUNNING" {
-			e = e.add("TaskHandle", t.handle)
-		}
-		e = e.add("Status", t.status).add("SourceArn", t.source).add("DestinationArn", t.dest)
-		if t.rate > 0 {
-			e = e.add("MaxNumberOfMessagesPerSecond", t.rate)
-		}
-		e = e.add("ApproximateNumberOfMessagesMoved", t.moved).add("ApproximateNumberOfMessagesToMove", t.toMove)
-		if t.failure != "" {
-			e = e.add("FailureReason", t.failure)
-		}
-		e = e.add("StartedTimestamp", t.started.UnixMilli())
-		t.mu.Unlock()
-		results = append(results, e)
+	tasks, err := s.opts.Client.MoveTasks(c.ctx, dlq, client, max)
+	if err != nil {
+		return nil, err
 	}
-	s.moves.mu.Unlock()
-	if results == nil {
-		results = list{}
+	results := list{}
+	for _, t := range tasks {
+		if t.Status.Active() {
+			t = s.resume(c.ctx, t)
+		}
+		e := obj{}
+		if t.Status == dynamodbqueue.MoveTaskRunning {
+			e = e.add("TaskHandle", taskHandle(t.ID, src))
+		}
+		e = e.add("Status", string(t.Status)).add("SourceArn", src).add("DestinationArn", s.queueARN(client, t.Destination))
+		if t.MaxPerSecond > 0 {
+			e = e.add("MaxNumberOfMessagesPerSecond", t.MaxPerSecond)
+		}
+		e = e.add("ApproximateNumberOfMessagesMoved", t.Moved).add("ApproximateNumberOfMessagesToMove", t.ToMove)
+		if t.Failure != "" {
+			e = e.add("FailureReason", t.Failure)
+		}
+		e = e.add("StartedTimestamp", t.Started.UnixMilli())
+		results = append(results, e)
 	}
 	return obj{}.addx("Results", "ListMessageMoveTasksResultEntry", results), nil
 }

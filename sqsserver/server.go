@@ -118,7 +118,7 @@ type Server struct {
 	polls    map[*longPoll]struct{}
 	pollsWG  sync.WaitGroup
 
-	moves    moveTasks
+	moves    moveRunners
 	attempts attempts
 }
 
@@ -151,7 +151,8 @@ func New(opts Options) (*Server, error) {
 
 // Drain ends every waiting long poll with what it holds (an empty result when nothing came),
 // releases nothing it did not claim and leaves nothing hidden, and makes later ReceiveMessage
-// calls return at once. It returns when the polls have answered, or with ctx's error. Call it
+// calls return at once. It then stops the message move tasks this server runs and releases
+// them to other servers (a task started later still runs here). It returns when the polls have answered, or with ctx's error. Call it
 // before http.Server.Shutdown, which then finds no request waiting.
 func (s *Server) Drain(ctx context.Context) error {
 	s.mu.Lock()
@@ -164,8 +165,9 @@ func (s *Server) Drain(ctx context.Context) error {
 	go func() { s.pollsWG.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// Message move tasks running here are handed over: another server resumes them at once.
+	return s.stopMoves(ctx, true)
 }

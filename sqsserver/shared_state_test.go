@@ -1,8 +1,10 @@
 package sqsserver
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,5 +80,148 @@ func TestPurgeQueueInProgress(t *testing.T) {
 			}
 			e1.call(t, proto, "key-a", "PurgeQueue", q).wantCode(t, "PurgeQueue right after", CodePurgeQueueInProgress)
 		})
+	}
+}
+
+// moveFixture is a dead-letter queue holding n messages and its source queue, of tenant-a.
+type moveFixture struct {
+	dlqURL, dlqARN, srcURL, srcARN string
+}
+
+func newMoveFixture(t *testing.T, e *endpoint, proto, name string, n int) moveFixture {
+	t.Helper()
+	var f moveFixture
+	f.dlqURL = e.call(t, proto, "key-a", "CreateQueue", map[string]any{"QueueName": name + "-dlq"}).ok(t, "CreateQueue dlq").value("QueueUrl", "QueueUrl")
+	f.dlqARN = "arn:aws:sqs:us-east-1:tenant-a:" + name + "-dlq"
+	f.srcARN = "arn:aws:sqs:us-east-1:tenant-a:" + name
+	f.srcURL = e.call(t, proto, "key-a", "CreateQueue", map[string]any{"QueueName": name, "Attributes": map[string]string{
+		"RedrivePolicy": `{"deadLetterTargetArn":"` + f.dlqARN + `","maxReceiveCount":1}`}}).ok(t, "CreateQueue source").value("QueueUrl", "QueueUrl")
+	for i := 0; i < n; i++ { // dead letters need not have died: the task moves what the dead-letter queue holds
+		e.call(t, proto, "key-a", "SendMessage", map[string]any{"QueueUrl": f.dlqURL, "MessageBody": fmt.Sprint("m", i)}).ok(t, "SendMessage dlq")
+	}
+	return f
+}
+
+// counts returns the visible messages of the dead-letter queue and of the source queue.
+func (f moveFixture) counts(t *testing.T, e *endpoint, proto string) (dlq, src int) {
+	t.Helper()
+	get := func(u string) int {
+		v := e.call(t, proto, "key-a", "GetQueueAttributes", map[string]any{"QueueUrl": u,
+			"AttributeNames": []string{"ApproximateNumberOfMessages"}}).ok(t, "GetQueueAttributes").value("ApproximateNumberOfMessages", "Value")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("ApproximateNumberOfMessages %q", v)
+		}
+		return n
+	}
+	return get(f.dlqURL), get(f.srcURL)
+}
+
+// listTask returns the newest task of the fixture's dead-letter queue, as server e lists it.
+func (f moveFixture) listTask(t *testing.T, e *endpoint, proto string) resp {
+	t.Helper()
+	return e.call(t, proto, "key-a", "ListMessageMoveTasks", map[string]any{"SourceArn": f.dlqARN}).ok(t, "ListMessageMoveTasks")
+}
+
+// TestMoveTaskAcrossServers: a task started on one server is listed and cancelled on another;
+// its runner on the first stops, the task ends CANCELLED, and every message is in exactly one
+// of the two queues. A second start while it runs is refused on either server.
+func TestMoveTaskAcrossServers(t *testing.T) {
+	c := newTable(t)
+	e1, e2 := newEndpoint(t, c), newEndpoint(t, c)
+	const n = 10
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) {
+			f := newMoveFixture(t, e1, proto, "across-"+proto, n)
+			h := e1.call(t, proto, "key-a", "StartMessageMoveTask", map[string]any{"SourceArn": f.dlqARN, "DestinationArn": f.srcARN,
+				"MaxNumberOfMessagesPerSecond": 1}).ok(t, "StartMessageMoveTask").value("TaskHandle", "TaskHandle")
+			l := f.listTask(t, e2, proto)
+			if got := l.value("TaskHandle", "TaskHandle"); got != h || l.value("Status", "Status") != "RUNNING" {
+				t.Fatalf("the other server lists handle %q status %q, want %q RUNNING: %s", got, l.value("Status", "Status"), h, l.body)
+			}
+			if got := l.value("DestinationArn", "DestinationArn"); got != f.srcARN {
+				t.Errorf("DestinationArn %q, want %q", got, f.srcARN)
+			}
+			if got := l.value("MaxNumberOfMessagesPerSecond", "MaxNumberOfMessagesPerSecond"); got != "1" {
+				t.Errorf("MaxNumberOfMessagesPerSecond %q, want 1", got)
+			}
+			if got := l.value("ApproximateNumberOfMessagesToMove", "ApproximateNumberOfMessagesToMove"); got != fmt.Sprint(n) {
+				t.Errorf("ApproximateNumberOfMessagesToMove %q, want %d", got, n)
+			}
+			e2.call(t, proto, "key-a", "StartMessageMoveTask", map[string]any{"SourceArn": f.dlqARN}).wantCode(t, "a second task", CodeInvalidParameterValue)
+			e2.call(t, proto, "key-b", "CancelMessageMoveTask", map[string]any{"TaskHandle": h}).wantCode(t, "cancel by another tenant", CodeResourceNotFound)
+			e2.call(t, proto, "key-a", "CancelMessageMoveTask", map[string]any{"TaskHandle": h}).ok(t, "CancelMessageMoveTask on the other server")
+			waitFor(t, "the task to be cancelled", func() bool { return f.listTask(t, e1, proto).value("Status", "Status") == "CANCELLED" })
+			e1.srv.moves.wg.Wait() // the runner on e1 has returned: nothing moves any more
+			l = f.listTask(t, e2, proto)
+			moved, _ := strconv.Atoi(l.value("ApproximateNumberOfMessagesMoved", "ApproximateNumberOfMessagesMoved"))
+			dlq, src := f.counts(t, e2, proto)
+			if dlq+src != n || src != moved || src == n {
+				t.Errorf("after cancelling: %d in the dead-letter queue, %d moved (%d counted), want %d in all and the move stopped", dlq, src, moved, n)
+			}
+			e1.call(t, proto, "key-a", "CancelMessageMoveTask", map[string]any{"TaskHandle": h}).wantCode(t, "cancel a cancelled task", CodeUnsupportedOperation)
+			// A new task may start now, on either server, and lists before the old one.
+			e2.call(t, proto, "key-a", "StartMessageMoveTask", map[string]any{"SourceArn": f.dlqARN, "DestinationArn": f.srcARN}).ok(t, "StartMessageMoveTask again")
+			waitFor(t, "the second task to complete", func() bool { return f.listTask(t, e1, proto).value("Status", "Status") == "COMPLETED" })
+			all := e1.call(t, proto, "key-a", "ListMessageMoveTasks", map[string]any{"SourceArn": f.dlqARN, "MaxResults": 10}).ok(t, "ListMessageMoveTasks all")
+			if st := all.values("Status", "Status"); len(st) != 2 || st[0] != "COMPLETED" || st[1] != "CANCELLED" {
+				t.Errorf("tasks listed %q, want [COMPLETED CANCELLED]", st)
+			}
+			if dlq, src := f.counts(t, e1, proto); dlq != 0 || src != n {
+				t.Errorf("after the second task: %d in the dead-letter queue, %d in the source, want 0 and %d", dlq, src, n)
+			}
+		})
+	}
+}
+
+// TestMoveTaskResumedAfterCrash: a task whose process died (started, never run) is left alone
+// by a server while its heartbeat is fresh, and resumed by exactly one of two servers once it
+// is stale; a task of a server that drains is released and resumed by another server at once.
+// Every message ends in the source queue exactly once.
+func TestMoveTaskResumedAfterCrash(t *testing.T) {
+	c := newTable(t)
+	const n = 6
+	ctx := ctxT(t)
+	patient := newEndpoint(t, c) // default MoveTaskStaleAfter: the fresh task is not stale
+	eager1 := newEndpointWith(t, c, Options{MoveTaskStaleAfter: time.Nanosecond})
+	eager2 := newEndpointWith(t, c, Options{MoveTaskStaleAfter: time.Nanosecond})
+	const proto = "json"
+
+	f := newMoveFixture(t, patient, proto, "crashed", n)
+	dead, err := c.StartMoveTask(ctx, "crashed-dlq", "tenant-a", "crashed", 0) // its runner never runs
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := f.listTask(t, patient, proto).value("Status", "Status"); st != "RUNNING" {
+		t.Fatalf("status %q, want RUNNING", st)
+	}
+	if ts, err := c.MoveTasks(ctx, "crashed-dlq", "tenant-a", 1); err != nil || ts[0].Runner != dead.Runner || ts[0].Moved != 0 {
+		t.Fatalf("a server took over a task with a fresh heartbeat: %+v, %v", ts, err)
+	}
+	// Two servers find it stale at once; one claim wins, and no message moves twice.
+	done := make(chan struct{})
+	go func() { defer close(done); f.listTask(t, eager2, proto) }()
+	f.listTask(t, eager1, proto)
+	<-done
+	waitFor(t, "the resumed task to complete", func() bool { return f.listTask(t, patient, proto).value("Status", "Status") == "COMPLETED" })
+	if dlq, src := f.counts(t, patient, proto); dlq != 0 || src != n {
+		t.Errorf("after the resumed task: %d in the dead-letter queue, %d in the source, want 0 and %d", dlq, src, n)
+	}
+	if ts, _ := c.MoveTasks(ctx, "crashed-dlq", "tenant-a", 1); ts[0].Runner == dead.Runner || ts[0].Moved != n {
+		t.Errorf("resumed task %+v: want another runner and %d moved", ts[0], n)
+	}
+
+	// Drain hands a running task over.
+	g := newMoveFixture(t, eager1, proto, "drained", 3)
+	eager1.call(t, proto, "key-a", "StartMessageMoveTask", map[string]any{"SourceArn": g.dlqARN, "MaxNumberOfMessagesPerSecond": 1}).ok(t, "StartMessageMoveTask")
+	if err := eager1.srv.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := c.MoveTasks(ctx, "drained-dlq", "tenant-a", 1); err != nil || ts[0].Status != dynamodbqueue.MoveTaskRunning || ts[0].Runner != "" {
+		t.Fatalf("after Drain the task is %+v (%v), want RUNNING and released", ts, err)
+	}
+	waitFor(t, "the released task to complete on another server", func() bool { return g.listTask(t, patient, proto).value("Status", "Status") == "COMPLETED" })
+	if dlq, src := g.counts(t, patient, proto); dlq != 0 || src != 3 {
+		t.Errorf("after the released task: %d in the dead-letter queue, %d in the source, want 0 and 3", dlq, src)
 	}
 }
