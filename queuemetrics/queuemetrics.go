@@ -7,14 +7,20 @@
 // # Cost and refresh
 //
 // A Collector reads the table at most once per Options.RefreshInterval (default 30 s): a
-// scrape within the interval gets the cached values, a later one refreshes first (concurrent
-// scrapes share that one refresh), and a failed refresh also waits out the interval. One
-// refresh reads every message item of the covered pairs once, projected to a few small
-// attributes, with eventually consistent queries: about one Query per shard per pair (plus
-// one per 1 MB page) and one to list the pairs, so its read cost is about
-// (size of the message items) / 8 KB read units, e.g. 100,000 messages of 430 bytes stored
-// cost about 5,300 read units per refresh. Scraped every 15 s with a 30 s interval, that is
-// the cost of one refresh per 30 s, not per scrape.
+// scrape within the interval gets the cached values; a later one starts a refresh (concurrent
+// scrapes share it) and waits for it up to Options.ScrapeWait (default 5 s), so a scrape
+// stays within Prometheus's scrape timeout however large the table: past the wait, it gets
+// the previous values and the refresh goes on in the background for the next scrape. A failed
+// refresh also waits out the interval. Close stops a refresh in progress.
+//
+// One refresh lists the pairs (one Query of the table's registry), then reads, pair after
+// pair, every message item once, projected to a few small attributes, with eventually
+// consistent queries: one Query per shard per pair (plus one per 1 MB page) and one read of
+// the pair's stored definition, so about 2 requests per (queue, client) pair. Its read cost
+// is about (size of the message items) / 8 KB read units, e.g. 100,000 messages of 430 bytes
+// stored cost about 5,300 read units per refresh. Scraped every 15 s with a 30 s interval,
+// that is the cost of one refresh per 30 s, not per scrape. docs/OBSERVABILITY.md has
+// measured request counts and durations.
 //
 // # Metrics
 //
@@ -65,6 +71,7 @@ const (
 	DefaultRefreshInterval = 30 * time.Second
 	DefaultRefreshTimeout  = time.Minute
 	DefaultMaxTenants      = 100
+	DefaultScrapeWait      = 5 * time.Second
 )
 
 // Message states, the values of the state label.
@@ -92,6 +99,10 @@ type Options struct {
 	// RefreshTimeout bounds one read; 0 means DefaultRefreshTimeout. A refresh that times out
 	// counts as failed and the previous values are served.
 	RefreshTimeout time.Duration
+	// ScrapeWait is how long a scrape waits for the refresh it started (or found running)
+	// before it answers with the previous values; 0 means DefaultScrapeWait. Keep it below
+	// the scrape timeout.
+	ScrapeWait time.Duration
 	// MaxTenants caps the per-tenant series of each queue (see the package doc); 0 means
 	// DefaultMaxTenants, negative means no per-tenant series.
 	MaxTenants int
@@ -113,13 +124,18 @@ type Collector struct {
 	tenantMsgs, tenantAge              *prometheus.Desc
 	success, stamp, duration, failures *prometheus.Desc
 
-	mu     sync.Mutex // held across a refresh, so concurrent scrapes share one
-	stats  []dynamodbqueue.PairStats
-	readAt time.Time // when stats were read (zero before the first success)
-	took   time.Duration
-	tried  time.Time // when the last refresh started
-	ok     bool
-	failed float64
+	ctx    context.Context // ends with Close: stops a refresh in progress
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the refresh in progress
+
+	mu      sync.Mutex
+	running chan struct{} // non-nil while a refresh runs; closed when it ends
+	stats   []dynamodbqueue.PairStats
+	readAt  time.Time // when stats were read (zero before the first success)
+	took    time.Duration
+	tried   time.Time // when the last refresh started
+	ok      bool
+	failed  float64
 }
 
 // New returns a Collector of the table of q (its table, shard count and other settings; its
@@ -128,8 +144,8 @@ func New(q *dynamodbqueue.DynamoDBQueue, opts Options) (*Collector, error) {
 	if q == nil {
 		return nil, fmt.Errorf("%w: no queue handle", ErrInvalidOptions)
 	}
-	if opts.RefreshInterval < 0 || opts.RefreshTimeout < 0 {
-		return nil, fmt.Errorf("%w: negative refresh interval or timeout", ErrInvalidOptions)
+	if opts.RefreshInterval < 0 || opts.RefreshTimeout < 0 || opts.ScrapeWait < 0 {
+		return nil, fmt.Errorf("%w: negative refresh interval, refresh timeout or scrape wait", ErrInvalidOptions)
 	}
 	for _, name := range opts.Queues {
 		if err := dynamodbqueue.ValidateName(name); err != nil {
@@ -139,6 +155,7 @@ func New(q *dynamodbqueue.DynamoDBQueue, opts Options) (*Collector, error) {
 	opts.Queues = slices.Compact(slices.Sorted(slices.Values(opts.Queues))) // one series per queue
 	opts.RefreshInterval = cmp.Or(opts.RefreshInterval, DefaultRefreshInterval)
 	opts.RefreshTimeout = cmp.Or(opts.RefreshTimeout, DefaultRefreshTimeout)
+	opts.ScrapeWait = cmp.Or(opts.ScrapeWait, DefaultScrapeWait)
 	opts.MaxTenants = cmp.Or(opts.MaxTenants, DefaultMaxTenants)
 	opts.Namespace = cmp.Or(opts.Namespace, "dynamodbqueue")
 	opts.Logger = cmp.Or(opts.Logger, slog.Default())
@@ -149,8 +166,9 @@ func New(q *dynamodbqueue.DynamoDBQueue, opts Options) (*Collector, error) {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labels, nil)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Collector{
-		q: q.Clone(), opts: opts,
+		q: q.Clone(), opts: opts, ctx: ctx, cancel: cancel,
 		queueMsgs:    desc("queue_messages", "Messages of the queue by state (all its tenants).", "table", "queue", "state"),
 		queueAge:     desc("queue_oldest_message_age_seconds", "Age of the queue's oldest visible message; 0 when none is visible.", "table", "queue"),
 		queueTenants: desc("queue_tenants", "Client IDs the table lists for the queue (pairs that ever had a message).", "table", "queue"),
@@ -170,15 +188,29 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect refreshes the values if the last refresh is older than the refresh interval, then
-// sends the gauges.
+// Collect starts a refresh if the last one started a refresh interval ago or more, waits
+// for a refresh in progress up to the scrape wait, then sends the gauges of the last
+// successful one.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := c.opts.Now()
-	if c.tried.IsZero() || now.Sub(c.tried) >= c.opts.RefreshInterval {
-		c.refresh(now)
+	if c.running == nil && c.ctx.Err() == nil && (c.tried.IsZero() || now.Sub(c.tried) >= c.opts.RefreshInterval) {
+		c.tried, c.running = now, make(chan struct{})
+		c.wg.Add(1)
+		go c.refresh(now, c.running)
 	}
+	running := c.running
+	c.mu.Unlock()
+	if running != nil {
+		wait := time.NewTimer(c.opts.ScrapeWait)
+		select {
+		case <-running:
+		case <-wait.C: // answer with the previous values; the refresh goes on
+		}
+		wait.Stop()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -203,12 +235,25 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// refresh reads the stats; on failure it keeps the previous ones. Called with c.mu held.
-func (c *Collector) refresh(now time.Time) {
-	c.tried = now
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RefreshTimeout)
+// Close stops a refresh in progress and waits for it to end; later scrapes serve the last
+// values and read nothing. It is safe to call more than once.
+func (c *Collector) Close() {
+	c.cancel()
+	c.wg.Wait()
+}
+
+// refresh reads the stats (started at now) and stores them; on failure it keeps the previous
+// ones. It closes done when it ends.
+func (c *Collector) refresh(now time.Time, done chan struct{}) {
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, c.opts.RefreshTimeout)
 	defer cancel()
 	stats, err := c.read(ctx)
+	took := c.opts.Now().Sub(now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running = nil
+	defer close(done)
 	if err != nil {
 		c.ok = false
 		c.failed++
@@ -216,7 +261,7 @@ func (c *Collector) refresh(now time.Time) {
 			"table", c.q.Table(), "err", err)
 		return
 	}
-	c.stats, c.readAt, c.took, c.ok = stats, now, c.opts.Now().Sub(now), true
+	c.stats, c.readAt, c.took, c.ok = stats, now, took, true
 }
 
 func (c *Collector) read(ctx context.Context) ([]dynamodbqueue.PairStats, error) {
@@ -341,7 +386,8 @@ func Handler(g prometheus.Gatherer) http.Handler {
 }
 
 // Register creates a Collector for q and registers it on reg: the one line a server that
-// already serves a registry (ddbq serve --metrics) adds to show the queue gauges.
+// already serves a registry (ddbq serve --metrics) adds to show the queue gauges. Close the
+// Collector when the server stops.
 func Register(reg prometheus.Registerer, q *dynamodbqueue.DynamoDBQueue, opts Options) (*Collector, error) {
 	c, err := New(q, opts)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -136,10 +137,13 @@ func TestGaugesFromARealTable(t *testing.T) {
 
 	clock := &testClock{}
 	clock.Advance(time.Duration(time.Now().Add(time.Hour).UnixNano())) // an hour after the pushes
-	c, err := queuemetrics.New(base, queuemetrics.Options{MaxTenants: 1, RefreshInterval: time.Minute, Now: clock.Now})
+	// ScrapeWait is far longer than a refresh of this table takes: each scrape that starts a
+	// refresh gets its values.
+	c, err := queuemetrics.New(base, queuemetrics.Options{MaxTenants: 1, RefreshInterval: time.Minute, ScrapeWait: time.Minute, Now: clock.Now})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(c.Close)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	age := func(sent time.Time) float64 { return clock.Now().Sub(sent).Seconds() }
@@ -230,9 +234,11 @@ func TestNoTenantSeries(t *testing.T) {
 	push(t, base.Clone().UseQueueName("jobs").UseClientID("a"), dynamodbqueue.PushOptions{}, 1)
 	push(t, base.Clone().UseQueueName("other").UseClientID("a"), dynamodbqueue.PushOptions{}, 1)
 	reg := prometheus.NewPedanticRegistry()
-	if _, err := queuemetrics.Register(reg, base, queuemetrics.Options{MaxTenants: -1, Queues: []string{"jobs"}}); err != nil {
+	c, err := queuemetrics.Register(reg, base, queuemetrics.Options{MaxTenants: -1, Queues: []string{"jobs"}, ScrapeWait: time.Minute})
+	if err != nil {
 		t.Fatalf("Register: %v", err)
 	}
+	t.Cleanup(c.Close)
 	got := scrape(t, reg)
 	for name := range got {
 		if strings.HasPrefix(name, "dynamodbqueue_tenant_") || strings.Contains(name, "queue=other") {
@@ -249,6 +255,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for name, opts := range map[string]queuemetrics.Options{
 		"negative interval": {RefreshInterval: -time.Second},
 		"negative timeout":  {RefreshTimeout: -time.Second},
+		"negative wait":     {ScrapeWait: -time.Second},
 		"bad queue name":    {Queues: []string{"no spaces"}},
 	} {
 		if _, err := queuemetrics.New(q, opts); !errors.Is(err, queuemetrics.ErrInvalidOptions) {
@@ -257,5 +264,69 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := queuemetrics.New(nil, queuemetrics.Options{}); !errors.Is(err, queuemetrics.ErrInvalidOptions) {
 		t.Errorf("nil queue: err = %v", err)
+	}
+}
+
+// gatedAPI holds every Query until the gate is closed: a refresh that takes as long as the
+// test wants.
+type gatedAPI struct {
+	*dynamodb.Client
+	gate chan struct{}
+}
+
+func (g gatedAPI) Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.Client.Query(ctx, in, optFns...)
+}
+
+// TestSlowRefreshDoesNotHoldTheScrape: a scrape waits for a refresh only up to ScrapeWait and
+// then answers without values; the refresh goes on, and a later scrape gets its values.
+// Close stops a refresh that is still running.
+func TestSlowRefreshDoesNotHoldTheScrape(t *testing.T) {
+	t.Parallel()
+	base := newTable(t)
+	push(t, base.Clone().UseQueueName("jobs").UseClientID("a"), dynamodbqueue.PushOptions{}, 2)
+	api := gatedAPI{Client: testenv.Client(t), gate: make(chan struct{})}
+	gated := dynamodbqueue.NewFromClient(api, 0).UseTable(base.Table()).UseLogger(nil)
+	reg := prometheus.NewPedanticRegistry()
+	c, err := queuemetrics.Register(reg, gated, queuemetrics.Options{ScrapeWait: time.Millisecond})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	t.Cleanup(c.Close)
+
+	got := scrape(t, reg) // the refresh is held at the gate: ScrapeWait passes
+	if got["dynamodbqueue_stats_refresh_timestamp_seconds{}"] != 0 || len(got) != 4 {
+		t.Fatalf("scrape during the first refresh = %v; want only the refresh series, no read yet", got)
+	}
+	close(api.gate)
+	// Each scrape waits up to 1 ms for the refresh in progress; poll until it has ended,
+	// bounded by the test's context.
+	ctx := ctxT(t)
+	for got["dynamodbqueue_stats_refresh_success{}"] != 1 {
+		if ctx.Err() != nil {
+			t.Fatalf("the refresh never ended: %v", got)
+		}
+		got = scrape(t, reg)
+	}
+	check(t, "after the refresh", got, map[string]float64{"dynamodbqueue_queue_messages{queue=jobs,state=visible}": 2})
+
+	// A refresh held at a gate that never opens: Close cancels it and returns.
+	blocked := gatedAPI{Client: testenv.Client(t), gate: make(chan struct{})}
+	c2, err := queuemetrics.New(dynamodbqueue.NewFromClient(blocked, 0).UseTable(base.Table()).UseLogger(nil),
+		queuemetrics.Options{ScrapeWait: time.Millisecond})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	reg2 := prometheus.NewPedanticRegistry()
+	reg2.MustRegister(c2)
+	scrape(t, reg2)
+	c2.Close() // returns once the held refresh has seen its context end
+	if got := scrape(t, reg2); got["dynamodbqueue_stats_refresh_failures_total{}"] != 1 {
+		t.Errorf("after Close: %v; want the cancelled refresh counted as failed", got)
 	}
 }

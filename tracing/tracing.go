@@ -222,6 +222,29 @@ func (t *Tracer) Push(ctx context.Context, q *dynamodbqueue.DynamoDBQueue, opts 
 	return res, err
 }
 
+// StartSend starts a producer span "send <queue>" for one message that a server (the SQS
+// endpoint) is about to push for a client: the span is the child of the client's span that m
+// carries (AWSTraceHeader system attribute or traceparent message attribute, see Extract), in
+// the trace of ctx otherwise. When m carries no trace context, the span's context is written
+// into m's AWSTraceHeader system attribute (not into its message attributes, whose MD5 digest
+// SQS clients check), so the consumer links to this span. The caller ends the span after the
+// push; with tracing off it is a no-op span and m is not changed. One line in a SendMessage
+// handler: ctx, span := tracer.StartSend(ctx, queue, &m); defer span.End().
+func (t *Tracer) StartSend(ctx context.Context, queue string, m *events.SQSMessage) (context.Context, trace.Span) {
+	_, carried := SpanContext(*m)
+	ctx, span := t.tracer.Start(Extract(ctx, *m), "send "+queue, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			semconv.MessagingSystemKey.String(System),
+			semconv.MessagingOperationTypeSend,
+			semconv.MessagingOperationName("send"),
+			semconv.MessagingDestinationName(queue),
+		))
+	if !carried {
+		InjectAWSTraceHeader(ctx, m)
+	}
+	return ctx, span
+}
+
 // StartProcess starts the consumer span "process <queue>" for a received message: a new
 // root span (in the trace of ctx, if ctx has one) linked to the producer's span context that
 // m carries, if any. The caller ends the span. queue may be "" when unknown.

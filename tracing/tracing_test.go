@@ -301,3 +301,44 @@ func FuzzParseAWSTraceHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestStartSendForTheSQSEndpoint: the server's send span continues the client's trace from
+// AWSTraceHeader or traceparent and leaves the message as the client sent it; a message
+// without trace context gets the span's context in AWSTraceHeader, never in its message
+// attributes.
+func TestStartSendForTheSQSEndpoint(t *testing.T) {
+	t.Parallel()
+	tp, exp := recorder(t)
+	tr := tracing.New(tracing.Options{TracerProvider: tp})
+	client := spanContext(t, "")
+	header := tracing.FormatAWSTraceHeader(client)
+	traceparent := "00-" + client.TraceID().String() + "-" + client.SpanID().String() + "-01"
+	for name, m := range map[string]events.SQSMessage{
+		"AWSTraceHeader": {Attributes: map[string]string{tracing.AttributeAWSTraceHeader: header}},
+		"traceparent": {MessageAttributes: map[string]events.SQSMessageAttribute{
+			tracing.AttributeTraceParent: {DataType: "String", StringValue: &traceparent}}},
+	} {
+		exp.Reset()
+		_, span := tr.StartSend(context.Background(), "orders", &m)
+		span.End()
+		spans := exp.GetSpans()
+		if len(spans) != 1 || spans[0].Parent.SpanID() != client.SpanID() || spans[0].SpanContext.TraceID() != client.TraceID() || spans[0].SpanKind != trace.SpanKindProducer {
+			t.Errorf("%s: spans %+v; want a producer child of the client's span", name, spans)
+		}
+		if name == "traceparent" && (m.Attributes[tracing.AttributeAWSTraceHeader] != "" || len(m.MessageAttributes) != 1) {
+			t.Errorf("%s: message changed: %v %v", name, m.Attributes, m.MessageAttributes)
+		}
+		if name == "AWSTraceHeader" && (m.Attributes[tracing.AttributeAWSTraceHeader] != header || m.MessageAttributes != nil) {
+			t.Errorf("%s: message changed: %v %v", name, m.Attributes, m.MessageAttributes)
+		}
+	}
+
+	exp.Reset()
+	var m events.SQSMessage
+	_, span := tr.StartSend(context.Background(), "orders", &m)
+	span.End()
+	got, ok := tracing.SpanContext(m)
+	if !ok || m.MessageAttributes != nil || got.SpanID() != span.SpanContext().SpanID() || got.TraceID() != span.SpanContext().TraceID() {
+		t.Errorf("untraced message: AWSTraceHeader %q, attributes %v; want the send span %v", m.Attributes[tracing.AttributeAWSTraceHeader], m.MessageAttributes, span.SpanContext())
+	}
+}

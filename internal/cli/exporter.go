@@ -36,8 +36,9 @@ delayed and dead-lettered, and the age of the oldest visible message. Alerting o
 then needs no consumer running.
 
 The table is read at most once per --refresh (scrapes in between get the values of the last
-read): one read costs about (size of the message items) / 8 KB read units, e.g. ~5,300 for
-100,000 messages. --queues reads only those queues. Each queue shows at most --max-tenants
+read; a scrape waits up to 5s for a read, then gets the previous values): one read makes
+about 2 requests per (queue, client) pair and costs about (size of the message items) / 8 KB
+read units, e.g. ~5,300 for 100,000 messages. --queues reads only those queues. Each queue shows at most --max-tenants
 tenants with the most messages; the others are summed under client="(other)" (a negative
 value: queue series only). -q and -c are not used.`,
 		Example: `  ddbq exporter -t queues --listen 127.0.0.1:9326
@@ -80,14 +81,16 @@ func (a *app) runExporter(ctx context.Context, o exporterOptions) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if _, err := queuemetrics.Register(reg, q, queuemetrics.Options{
+	gauges, err := queuemetrics.Register(reg, q, queuemetrics.Options{
 		Queues: o.queues, RefreshInterval: o.refresh, RefreshTimeout: o.timeout, MaxTenants: o.maxTenants, Logger: a.logger,
-	}); err != nil {
+	})
+	if err != nil {
 		if errors.Is(err, queuemetrics.ErrInvalidOptions) {
 			return usageError("%v", err)
 		}
 		return err
 	}
+	defer gauges.Close() // stops a refresh still running
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return withHint(ExitError, err, "choose another --listen address")
