@@ -47,6 +47,8 @@ var readmeImports = map[string]string{
 	"sqsserver":     "github.com/dynamodbqueue/dynamodbqueue/sqsserver",
 	"webui":         "github.com/dynamodbqueue/dynamodbqueue/webui",
 	"sqs":           "github.com/aws/aws-sdk-go-v2/service/sqs",
+	"queuemetrics":  "github.com/dynamodbqueue/dynamodbqueue/queuemetrics",
+	"tracing":       "github.com/dynamodbqueue/dynamodbqueue/tracing",
 }
 
 var goSnippetRE = regexp.MustCompile("(?s)\n```go\n(.*?)\n```")
