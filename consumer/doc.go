@@ -27,8 +27,11 @@
 //   - Schedule: a woken source is ready. Pollers (Options.Pollers) take ready sources from the
 //     scheduler and claim messages with ReceiveMessages, never more than there are idle
 //     workers (and at most Options.MaxMessages), so a claimed message never waits for a
-//     worker. A source whose poll found messages stays ready (it is drained); an empty poll
-//     makes it wait for its next wake-up. Polls do not wait for messages: the watcher does.
+//     worker. A source whose poll came back full stays ready (it is drained); an empty poll
+//     makes it wait for its next wake-up; a short batch too, but the source is checked again
+//     a moment later unless a wake-up has it polled before (the watcher signals every push
+//     twice, 100 ms apart, so in the usual case that costs nothing extra). Polls do not wait
+//     for messages: the watcher does.
 //   - Fairness: the scheduler is stride scheduling over the ready sources. Each source has a
 //     pass; the ready source with the lowest pass is polled next and is charged, per message
 //     it claims, stride = K/weight (TenantOptions.Weight; one stride for an empty poll). So

@@ -20,6 +20,11 @@ const (
 	pollErrorMax = 5 * time.Second
 )
 
+// drainRecheck is when a source whose poll came back short is polled again, unless a wake-up
+// has it polled sooner: later than the watcher's second signal of a push, so that in the usual
+// case the poll that signal causes is the only one.
+const drainRecheck = 250 * time.Millisecond
+
 // wakeMargin is added to the time a retried message becomes visible before its source is
 // polled for it, so that timestamp rounding cannot make that poll come a moment too early.
 const wakeMargin = 10 * time.Millisecond
@@ -228,11 +233,17 @@ func (r *run) poll() {
 		msgs, err := r.receive(src, k)
 		r.releaseSlots(k - len(msgs))
 		r.mu.Lock()
-		// A poll that found messages may have left more behind (a short batch is no proof of
-		// an empty source: claims lost to other consumers, a page of the index), so the source
-		// stays ready and is polled again in its turn. An empty poll means it is drained, until
-		// its next wake-up. A failed poll is retried.
-		r.sched.done(i, len(msgs), len(msgs) > 0 || err != nil, r.c.now())
+		// A full batch may have more behind it: the source stays ready and is polled again in
+		// its turn. A failed poll is retried. An empty poll means the source is drained, until
+		// its next wake-up. A short batch probably drained it too, but is no proof (claims lost
+		// to other consumers, messages written just after the poll read the index): the
+		// source is checked again after drainRecheck, unless a wake-up has it polled before
+		// (the watcher signals each push a second time shortly after the first).
+		now := r.c.now()
+		r.sched.done(i, len(msgs), len(msgs) == k || err != nil, now)
+		if len(msgs) > 0 && len(msgs) < k && err == nil {
+			r.sched.recheck(i, now.Add(drainRecheck))
+		}
 		r.mu.Unlock()
 		r.thooks.OnPoll(r.base, src.id, len(msgs))
 		if len(msgs) > 0 {

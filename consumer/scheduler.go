@@ -19,8 +19,8 @@ const strideScale = 720720
 // fairness and limits can be tested by themselves; the run guards it with a mutex.
 //
 // The algorithm is stride scheduling (Waldspurger and Weihl, 1995) over the tenants that are
-// eligible: ready (they may have messages: a wake-up since their last empty poll, or their last
-// poll returned messages), not being polled, under their concurrency limit and not held back by
+// eligible: ready (they may have messages: a wake-up since their last poll, or their last poll
+// came back full), not being polled, under their concurrency limit and not held back by
 // their rate limit. Each tenant has a pass; the eligible tenant with the lowest pass is polled
 // next (ties: the one eligible longest), and is charged stride = strideScale/weight per message
 // it claims (one stride for an empty poll, so that polls that find nothing are not free). A
@@ -45,8 +45,9 @@ type tenant struct {
 	limiter  *rate.Limiter
 	pass     uint64
 	seq      uint64
-	ready    bool // may have messages
-	polling  bool // a poll of it is in progress
+	ready    bool   // may have messages
+	polling  bool   // a poll of it is in progress
+	polls    uint64 // polls begun, for recheck
 	inflight int  // messages claimed and not yet handled
 	// notBefore holds the tenant back while its rate limit has no token.
 	notBefore time.Time
@@ -98,6 +99,12 @@ func (s *scheduler) wakeAt(i int, at time.Time, now time.Time) {
 	heap.Push(&s.timers, timerEntry{at: at, tenant: i, wake: true})
 }
 
+// recheck wakes tenant i at at, unless it is polled before then (by a wake-up meanwhile):
+// for a poll that came back short, which probably, but not surely, emptied the tenant.
+func (s *scheduler) recheck(i int, at time.Time) {
+	heap.Push(&s.timers, timerEntry{at: at, tenant: i, wake: true, unlessPolled: true, polls: s.tenants[i].polls})
+}
+
 // eligible reports whether tenant i may be polled at now.
 func (s *scheduler) eligible(i int, now time.Time) bool {
 	t := &s.tenants[i]
@@ -120,6 +127,9 @@ func (s *scheduler) reconsider(i int, now time.Time) {
 func (s *scheduler) fire(now time.Time) {
 	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
 		e := heap.Pop(&s.timers).(timerEntry)
+		if e.unlessPolled && s.tenants[e.tenant].polls != e.polls {
+			continue // polled since: that poll did the check
+		}
 		if e.wake {
 			s.tenants[e.tenant].ready = true
 		}
@@ -158,6 +168,7 @@ func (s *scheduler) next(now time.Time, capacity int) (i, n int, ok bool, wakeAt
 		s.vtime = t.pass
 		t.ready = false // a wake-up during the poll sets it again
 		t.polling = true
+		t.polls++
 		return i, n, true, time.Time{}
 	}
 	if len(s.timers) > 0 {
@@ -227,11 +238,14 @@ func (h *tenantHeap) Pop() any {
 }
 
 // timerEntry re-checks a tenant at a given time: wake marks it ready (a retried message becomes
-// visible), otherwise it only ends a rate-limit wait.
+// visible), otherwise it only ends a rate-limit wait. With unlessPolled it is void if the
+// tenant was polled since it was set (its poll count is no longer polls).
 type timerEntry struct {
-	at     time.Time
-	tenant int
-	wake   bool
+	at           time.Time
+	tenant       int
+	wake         bool
+	unlessPolled bool
+	polls        uint64
 }
 
 type timerHeap []timerEntry

@@ -255,6 +255,11 @@ func TestSchedulerLimits(t *testing.T) {
 					m.admits[i] = append(m.admits[i], admit{m.now, got})
 				}
 				m.s.done(i, got, again, m.now)
+				if got > 0 && !again && rapid.Bool().Draw(t, "recheck") {
+					at := m.now.Add(time.Duration(rapid.IntRange(1, 500).Draw(t, "recheckMs")) * time.Millisecond)
+					m.s.recheck(i, at)
+					m.pendingWake(at, i) // the model wakes it either way: a superset of the scheduler's
+				}
 				m.polling = -1
 			},
 			"finish": func(t *rapid.T) {
@@ -284,4 +289,29 @@ func (m *schedModel) firePending() {
 		m.ready[e.tenant] = true
 	}
 	m.pending = kept
+}
+
+// TestSchedulerRecheck: a recheck after a short batch polls the tenant again at its time,
+// unless the tenant was polled meanwhile (a wake-up came first); then it is void.
+func TestSchedulerRecheck(t *testing.T) {
+	for _, pollBetween := range []bool{false, true} {
+		s := newScheduler([]tenantLimits{{weight: 1}})
+		now := epoch
+		s.wake(0, now)
+		i, n, _, _ := s.next(now, 10)
+		s.done(i, n-1, false, now) // a short batch
+		s.recheck(0, now.Add(drainRecheck))
+		if _, _, ok, at := s.next(now, 10); ok || !at.Equal(now.Add(drainRecheck)) {
+			t.Fatalf("right after a short batch: next = %v, timer %v; want nothing until the recheck", ok, at)
+		}
+		if pollBetween {
+			s.wake(0, now)
+			i, _, _, _ := s.next(now, 10)
+			s.done(i, 0, false, now)
+		}
+		_, _, ok, _ := s.next(now.Add(drainRecheck), 10)
+		if ok == pollBetween {
+			t.Errorf("polled in between %v: at the recheck's time next = %v, want %v", pollBetween, ok, !pollBetween)
+		}
+	}
 }
