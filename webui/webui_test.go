@@ -244,6 +244,19 @@ func TestMessagePageAndRedriveJob(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `id="job-status"`) {
 		t.Fatalf("redrive all: %d", code)
 	}
+	body = waitJob(t, b, body)
+	if !strings.Contains(body, "2 moved of 2") {
+		t.Errorf("job: %s", regexp.MustCompile(`id="job-status"[^<]*`).FindString(body))
+	}
+	_, page = b.get(acmeOrders)
+	if !strings.Contains(page, `<td id="count-visible">5</td>`) || !strings.Contains(page, `<td id="count-dead">0</td>`) {
+		t.Errorf("tenant page after the redrive does not show 5 visible, 0 dead-lettered")
+	}
+}
+
+// waitJob follows a job page (body) until the job is done and returns its last page.
+func waitJob(t *testing.T, b *browser, body string) string {
+	t.Helper()
 	jobURL := regexp.MustCompile(`/jobs/[A-Za-z0-9_-]+`).FindString(body)
 	// The job page reports progress; poll it until done, bounded by the test's context.
 	ctx := ctxT(t)
@@ -252,18 +265,12 @@ func TestMessagePageAndRedriveJob(t *testing.T) {
 	for !strings.Contains(body, `data-done="true"`) {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("redrive job did not finish: %s", regexp.MustCompile(`id="job-status"[^<]*`).FindString(body))
+			t.Fatalf("job did not finish: %s", regexp.MustCompile(`id="job-status"[^<]*`).FindString(body))
 		case <-tick.C:
 		}
 		_, body = b.get(jobURL)
 	}
-	if !strings.Contains(body, "2 moved of 2") {
-		t.Errorf("job: %s", regexp.MustCompile(`id="job-status"[^<]*`).FindString(body))
-	}
-	_, page = b.get(acmeOrders)
-	if !strings.Contains(page, `<td id="count-visible">5</td>`) || !strings.Contains(page, `<td id="count-dead">0</td>`) {
-		t.Errorf("tenant page after the redrive does not show 5 visible, 0 dead-lettered")
-	}
+	return body
 }
 
 // TestMessageAndQueueActions runs every other action once, confirmed, and checks its effect in
@@ -324,8 +331,23 @@ func TestMessageAndQueueActions(t *testing.T) {
 	if st := stats(t, f.client, "orders", "acme"); st.Visible != 5 || st.DeadLettered != 1 {
 		t.Errorf("after redriving one: %+v, want 5 visible, 1 dead-lettered", st)
 	}
+	_, page = b.get(acmeOrders + "?state=dead-lettered")
+	last := msgRE.FindStringSubmatch(page)
+	if last == nil {
+		t.Fatalf("the second dead letter is not listed")
+	}
+	code, body := b.post(acmeOrders+"/redrive", url.Values{"confirm": {"yes"}, "mode": {"selected"}, "id": {last[1]}})
+	if code != http.StatusOK {
+		t.Fatalf("redrive selected: %d", code)
+	}
+	if body = waitJob(t, b, body); !strings.Contains(body, "1 moved of 1") {
+		t.Errorf("redrive selected: %s", regexp.MustCompile(`id="job-status"[^<]*`).FindString(body))
+	}
+	if st := stats(t, f.client, "orders", "acme"); st.Visible != 6 || st.DeadLettered != 0 {
+		t.Errorf("after redriving the selection: %+v, want 6 visible, 0 dead-lettered", st)
+	}
 
-	if code, _ := b.post("/queues", yes("name", "reports", "visibility", "45", "shards", "2")); code != http.StatusOK {
+	if code, _ = b.post("/queues", yes("name", "reports", "visibility", "45", "shards", "2")); code != http.StatusOK {
 		t.Errorf("create: %d", code)
 	}
 	def, err := f.client.GetQueue(ctx, "reports")
