@@ -17,8 +17,9 @@
 // Options.Token (a login token, or "Authorization: Bearer" for scripts), Options.BasicUser and
 // BasicPassword (HTTP basic auth) and Options.Keys (tenant logins with the access keys of the SQS
 // endpoint's key file: a key confined to some client IDs sees and acts on only those) each
-// enable a login. Without any, the handler serves only loopback clients as an administrator;
-// RequireAuth tells a server whether its listener needs one. Every action is a POST that needs
+// enable a login. Without any, the handler serves only loopback clients, as an administrator;
+// CheckListen tells a server whether its listener needs a login. A reverse proxy on the same
+// host makes every client look local, so configure a login behind one. Every action is a POST that needs
 // the session's CSRF token (cookies are SameSite=Strict and HttpOnly), and Options.ReadOnly
 // refuses every action on the server, not only by hiding its button.
 package webui
