@@ -35,7 +35,10 @@ const (
 	// watchOverlap is how far before its previous look a watcher reads hints again: a hint is
 	// written at the pusher's time (corrected towards DynamoDB's to within about a second,
 	// clock.go) and becomes readable a write's latency later, so a look must reach back past
-	// both, or a hint written just before it would fall between two looks.
+	// both, or a hint written just before it would fall between two looks. A look reads up to
+	// the watcher's own now, never ahead: a pusher whose clock runs ahead dates its messages
+	// ahead too, and they become visible to this process's receives when its clock gets there,
+	// which is when the hint is read.
 	watchOverlap = 2 * time.Second
 	// watchSettle is when a watcher signals a new hint a second time, after it first saw it. A
 	// push writes its hint before its messages (hint.go); a subscriber woken at once may look
@@ -379,10 +382,11 @@ func (w *watcher) tick() bool {
 	})
 
 	w.mu.Lock()
-	failed := map[string]bool{}
+	failed, looked := map[string]bool{}, map[string]bool{}
 	signal := map[pairID]bool{}
 	for _, l := range looks {
 		ws.hintQueries.Add(int64(l.pages))
+		looked[l.queue] = true
 		if l.err != nil {
 			ws.errors.Add(1)
 			failed[l.queue] = true
@@ -411,7 +415,7 @@ func (w *watcher) tick() bool {
 		}
 	}
 	for name, wq := range w.queues {
-		if failed[name] || wq.pairs == 0 {
+		if !looked[name] || failed[name] {
 			continue // read the same range again next time
 		}
 		wq.cursor = now
