@@ -312,13 +312,13 @@ func TestTenantRateLimit(t *testing.T) {
 	step(50*time.Millisecond, 10) // the half and a half
 }
 
-// TestNoisyNeighbour: one tenant has a backlog of 300 messages; while the consumer works
+// TestNoisyNeighbour: one tenant has a backlog of 150 messages; while the consumer works
 // through it, ten quiet tenants get one message each. Each quiet message is handled long
 // before the backlog drains: within a few batches of the noisy tenant after its push, not
 // after the backlog.
 func TestNoisyNeighbour(t *testing.T) {
 	t.Parallel()
-	const backlog, quiet = 300, 10
+	const backlog, quiet = 150, 10
 	client := newClient(t, testenv.Client(t))
 	noisy := mustQueue(t, client, "jobs", "noisy")
 	push(t, noisy, bodies(backlog, "noisy")...)
