@@ -205,8 +205,8 @@ func (r *run) setFatal(err error) {
 
 // poll claims messages from the sources the scheduler picks and hands each to a worker,
 // until shutdown. Options.Pollers goroutines run it; they are the only ones that dispatch work.
-// A source is polled only when the scheduler has it ready (woken, or its last poll found
-// messages), by one poller at a time: an idle source costs no request.
+// A source is polled only when the scheduler has it ready (woken, or its last poll came back
+// full), by one poller at a time: an idle source costs no request.
 func (r *run) poll() {
 	var errDelay time.Duration
 	for {
@@ -299,7 +299,8 @@ func (r *run) idle(wakeAt time.Time) bool {
 	}
 }
 
-// nudge tells the poller that the scheduler's state changed.
+// nudge tells an idle poller that the scheduler's state changed; a poller that finds more
+// than one source ready nudges the next.
 func (r *run) nudge() {
 	select {
 	case r.kick <- struct{}{}:
