@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -74,8 +76,9 @@ type ViaSQSReport struct {
 
 // IdleSQS is the server's DynamoDB request rate while Clients SQS clients long-poll.
 type IdleSQS struct {
-	Clients        int     `json:"clients"`
-	DynamoDBPerSec float64 `json:"dynamodb_requests_per_sec"`
+	Clients        int                `json:"clients"`
+	DynamoDBPerSec float64            `json:"dynamodb_requests_per_sec"`
+	PerOperation   map[string]float64 `json:"per_operation_per_sec"`
 }
 
 // benchKey is the admin key of the run's endpoint (the tenants are in the queue URLs).
@@ -86,6 +89,7 @@ type viaSQS struct {
 	cfg      ViaSQSConfig
 	client   *dynamodbqueue.Client
 	requests atomic.Int64 // DynamoDB operations of the queue client (server side)
+	byOp     sync.Map     // operation name -> *atomic.Int64
 	server   *sqsserver.Server
 	url      string
 	polls    atomic.Int64
@@ -115,6 +119,8 @@ func RunViaSQS(ctx context.Context, cfg ViaSQSConfig, w io.Writer, asJSON bool) 
 		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("viaSQSCount",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				v.requests.Add(1)
+				n, _ := v.byOp.LoadOrStore(awsmiddleware.GetOperationName(ctx), new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 	})
@@ -166,11 +172,11 @@ func RunViaSQS(ctx context.Context, cfg ViaSQSConfig, w io.Writer, asJSON bool) 
 	rep.DirectReqsMsg, rep.ViaSQSReqsMsg = float64(directReqs)/total, float64(sqsReqs)/total
 
 	for _, k := range cfg.IdleClients {
-		lat, perSec, err := v.idle(ctx, k, k == slices.Max(cfg.IdleClients))
+		lat, perSec, perOp, err := v.idle(ctx, k, k == slices.Max(cfg.IdleClients))
 		if err != nil {
 			return nil, fmt.Errorf("%d idle clients: %w", k, err)
 		}
-		rep.Idle = append(rep.Idle, IdleSQS{Clients: k, DynamoDBPerSec: perSec})
+		rep.Idle = append(rep.Idle, IdleSQS{Clients: k, DynamoDBPerSec: perSec, PerOperation: perOp})
 		v.logf("%d idle SQS clients: %.1f DynamoDB requests/s", k, perSec)
 		if len(lat) > 0 {
 			slices.Sort(lat)
@@ -378,7 +384,7 @@ func (v *viaSQS) throughSQS(ctx context.Context, round int) (float64, int64, err
 // queue "idle" of its own tenant, counts the server's DynamoDB requests for IdleWindow once
 // all wait, and with measureLatency then sends LatencyMessages to random tenants, one at a
 // time, timing each from send to its client's receive.
-func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.Duration, float64, error) {
+func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.Duration, float64, map[string]float64, error) {
 	clients := make([]*sqs.Client, k) // a client of its own per tenant, as separate applications have
 	for i := range clients {
 		clients[i] = v.sqsClient(tenantKey(i))
@@ -398,7 +404,7 @@ func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.D
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return nil, 0, fmt.Errorf("create queues: %w", err)
+			return nil, 0, nil, fmt.Errorf("create queues: %w", err)
 		}
 	}
 	pctx, stopPolls := context.WithCancel(ctx)
@@ -431,37 +437,45 @@ func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.D
 	}
 	defer pollers.Wait()
 	defer stopPolls()
-	// Wait (checking every 10 ms, at most 2 minutes) until every client's poll waits.
+	// Wait (checking every 10 ms, at most 3 minutes) until 95% of the clients' polls wait: a
+	// client whose 20 s poll just ended is between two polls, on a loaded machine for a while.
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.Now().Add(2 * time.Minute)
-	for v.polls.Load()-startPolls < int64(k) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for v.polls.Load()-startPolls < int64(k-k/20) {
 		if time.Now().After(deadline) {
-			return nil, 0, fmt.Errorf("only %d of %d long polls wait after 2 minutes", v.polls.Load()-startPolls, k)
+			return nil, 0, nil, fmt.Errorf("only %d of %d long polls wait after 3 minutes", v.polls.Load()-startPolls, k)
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return nil, 0, nil, ctx.Err()
 		}
 	}
-	before := v.requests.Load()
+	before, beforeOps := v.requests.Load(), v.ops()
 	t0 := time.Now()
 	select {
 	case <-time.After(v.cfg.IdleWindow): // the measurement window itself
 	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+		return nil, 0, nil, ctx.Err()
 	}
-	perSec := float64(v.requests.Load()-before) / time.Since(t0).Seconds()
+	secs := time.Since(t0).Seconds()
+	perSec := float64(v.requests.Load()-before) / secs
+	perOp := map[string]float64{}
+	for op, n := range v.ops() {
+		if d := n - beforeOps[op]; d > 0 {
+			perOp[op] = float64(d) / secs
+		}
+	}
 	if !measureLatency || v.cfg.LatencyMessages == 0 {
-		return nil, perSec, nil
+		return nil, perSec, perOp, nil
 	}
 	sender := v.sqsClient(benchKey)
 	for j := range v.cfg.LatencyMessages {
 		i := (j * 7919) % k // spread over the tenants
 		sent[i].Store(time.Now().UnixNano())
 		if _, err := sender.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(urls[i]), MessageBody: aws.String("latency")}); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		// Wait until that message arrived (every 1 ms, at most 30 s), then the gap, so the
 		// clients are idle again for the next one.
@@ -470,20 +484,30 @@ func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.D
 			select {
 			case <-time.After(time.Millisecond):
 			case <-ctx.Done():
-				return nil, 0, ctx.Err()
+				return nil, 0, nil, ctx.Err()
 			}
 		}
 		select {
 		case <-time.After(v.cfg.LatencyGap):
 		case <-ctx.Done():
-			return nil, 0, ctx.Err()
+			return nil, 0, nil, ctx.Err()
 		}
 	}
 	stopPolls()
 	pollers.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	return slices.Clone(lat), perSec, nil
+	return slices.Clone(lat), perSec, perOp, nil
+}
+
+// ops snapshots the DynamoDB requests per operation.
+func (v *viaSQS) ops() map[string]int64 {
+	m := map[string]int64{}
+	v.byOp.Range(func(k, n any) bool {
+		m[k.(string)] = n.(*atomic.Int64).Load()
+		return true
+	})
+	return m
 }
 
 func printViaSQS(w io.Writer, r *ViaSQSReport, asJSON bool) error {
@@ -496,7 +520,12 @@ func printViaSQS(w io.Writer, r *ViaSQSReport, asJSON bool) error {
 	fmt.Fprintf(w, "  via SQS (Go SDK)   %8.0f msg/s   %.2f DynamoDB requests/msg   rounds %v\n", r.ViaSQS, r.ViaSQSReqsMsg, roundList(r.ViaSQSRounds))
 	fmt.Fprintf(w, "  ratio              %7.0f%%   (target >= 80%%)\n", 100*r.Ratio)
 	for _, i := range r.Idle {
-		fmt.Fprintf(w, "idle SQS clients %5d (WaitTimeSeconds=20, own tenant each): server sends %.1f DynamoDB requests/s\n", i.Clients, i.DynamoDBPerSec)
+		fmt.Fprintf(w, "idle SQS clients %5d (WaitTimeSeconds=20, own tenant each): server sends %.1f DynamoDB requests/s", i.Clients, i.DynamoDBPerSec)
+		ops := slices.Sorted(maps.Keys(i.PerOperation))
+		for _, op := range ops {
+			fmt.Fprintf(w, "  %s %.1f", op, i.PerOperation[op])
+		}
+		fmt.Fprintln(w)
 	}
 	if r.LatencyCount > 0 {
 		fmt.Fprintf(w, "push-to-receive via SQS (%d messages): p50 %.1f ms, p90 %.1f ms, max %.1f ms (target p50 < 50 ms)\n",
