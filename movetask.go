@@ -136,6 +136,12 @@ func decodeMoveTask(queue, client string, item map[string]types.AttributeValue) 
 
 // moveTaskOps checks the pair and returns the internal handle and the current task's key.
 func (c *Client) moveTaskOps(queue, clientID string) (*DynamoDBQueue, map[string]types.AttributeValue, error) {
+	return c.pairOps(queue, clientID, mtaskSK)
+}
+
+// pairOps checks the table and the (queue, client) pair, and returns the internal handle and
+// the key of the pair's bookkeeping item kind (an SK prefix) in the queue's definition partition.
+func (c *Client) pairOps(queue, clientID, kind string) (*DynamoDBQueue, map[string]types.AttributeValue, error) {
 	q, err := c.tableOps()
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +149,7 @@ func (c *Client) moveTaskOps(queue, clientID string) (*DynamoDBQueue, map[string
 	if err := validatePair(queue, clientID); err != nil {
 		return nil, nil, err
 	}
-	return q, key(defPK(queue), mtaskSK+clientID), nil
+	return q, key(defPK(queue), kind+clientID), nil
 }
 
 // currentMoveTask reads the client's current task (ok false: it never had one).

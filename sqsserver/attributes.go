@@ -1,6 +1,7 @@
 package sqsserver
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -23,6 +24,8 @@ type attrSet struct {
 	contentDedup                *bool
 	redriveGiven                bool
 	redrive                     *dynamodbqueue.RedrivePolicy // nil with redriveGiven: remove
+	allowGiven                  bool
+	allow                       *dynamodbqueue.RedriveAllowPolicy // nil with allowGiven: remove
 	dedupScope, throughput      *string
 }
 
@@ -91,7 +94,8 @@ func parseQueueAttributes(given map[string]string, fifo, create bool, client str
 			a.redriveGiven = true
 			a.redrive, err = parseRedrivePolicy(v, client)
 		case "RedriveAllowPolicy":
-			err = checkRedriveAllowPolicy(v)
+			a.allowGiven = true
+			a.allow, err = parseRedriveAllowPolicy(v)
 		case "FifoQueue":
 			var b bool
 			if b, err = boolean(name, v); err == nil && b != fifo {
@@ -163,21 +167,66 @@ func parseRedrivePolicy(v, client string) (*dynamodbqueue.RedrivePolicy, error) 
 	return &dynamodbqueue.RedrivePolicy{DeadLetterQueue: tn, MaxReceiveCount: n}, nil
 }
 
-// checkRedriveAllowPolicy validates the policy. It is not enforced: dead letters of a client
-// can only reach that client's queues anyway.
-func checkRedriveAllowPolicy(v string) error {
+// parseRedriveAllowPolicy reads {"redrivePermission": allowAll|denyAll|byQueue,
+// "sourceQueueArns": [...]} ("" removes the policy): byQueue lists 1 to 10 queue ARNs, the
+// others none. The policy is the client's own, like the queue's other per-client attributes.
+func parseRedriveAllowPolicy(v string) (*dynamodbqueue.RedriveAllowPolicy, error) {
+	if v == "" {
+		return nil, nil
+	}
 	var raw struct {
 		Permission string   `json:"redrivePermission"`
 		Sources    []string `json:"sourceQueueArns"`
 	}
 	if err := json.Unmarshal([]byte(v), &raw); err != nil {
-		return badAttrValue("RedriveAllowPolicy", "not a JSON object.")
+		return nil, badAttrValue("RedriveAllowPolicy", "not a JSON object.")
 	}
-	switch raw.Permission {
-	case "allowAll", "denyAll", "byQueue":
+	p := &dynamodbqueue.RedriveAllowPolicy{Permission: dynamodbqueue.RedrivePermission(raw.Permission), Sources: raw.Sources}
+	switch p.Permission {
+	case dynamodbqueue.RedriveAllowAll, dynamodbqueue.RedriveDenyAll:
+		if len(p.Sources) > 0 {
+			return nil, badAttrValue("RedriveAllowPolicy", "sourceQueueArns is only allowed with redrivePermission byQueue.")
+		}
+		return p, nil
+	case dynamodbqueue.RedriveByQueue:
+		if len(p.Sources) == 0 || len(p.Sources) > dynamodbqueue.MaxRedriveAllowSources {
+			return nil, badAttrValue("RedriveAllowPolicy", "byQueue needs 1 to 10 sourceQueueArns.")
+		}
+		for _, arn := range p.Sources {
+			if _, _, ok := parseQueueARN(arn); !ok {
+				return nil, badAttrValue("RedriveAllowPolicy", arn+" is not a queue ARN.")
+			}
+		}
+		return p, nil
+	}
+	return nil, badAttrValue("RedriveAllowPolicy", "redrivePermission must be allowAll, denyAll or byQueue.")
+}
+
+// redriveAllowJSON renders a policy as GetQueueAttributes returns it.
+func redriveAllowJSON(p *dynamodbqueue.RedriveAllowPolicy) string {
+	m := map[string]any{"redrivePermission": string(p.Permission)}
+	if len(p.Sources) > 0 {
+		m["sourceQueueArns"] = p.Sources
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// checkRedriveAllowed refuses a redrive policy of client's queue source whose dead-letter queue
+// does not allow it as a source (its RedriveAllowPolicy), as SQS does.
+func (s *Server) checkRedriveAllowed(ctx context.Context, client, source string, rp *dynamodbqueue.RedrivePolicy) error {
+	if rp == nil {
 		return nil
 	}
-	return badAttrValue("RedriveAllowPolicy", "redrivePermission must be allowAll, denyAll or byQueue.")
+	p, err := s.opts.Client.RedriveAllowPolicy(ctx, rp.DeadLetterQueue, client)
+	if err != nil {
+		return err
+	}
+	if !p.Allows(s.queueARN(client, source)) {
+		return invalidParam("Value %s for parameter RedrivePolicy is invalid. Reason: the RedriveAllowPolicy of the dead-letter queue %s does not allow this queue as a source queue.",
+			s.queueARN(client, rp.DeadLetterQueue), s.queueARN(client, rp.DeadLetterQueue))
+	}
+	return nil
 }
 
 // apply sets the given attributes on a (new queue's) attributes.
@@ -324,6 +373,14 @@ func (s *Server) setQueueAttributes(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkRedriveAllowed(c.ctx, ref.client, ref.name, set.redrive); err != nil {
+		return nil, err
+	}
+	if set.allowGiven {
+		if err := s.opts.Client.SetRedriveAllowPolicy(c.ctx, ref.name, ref.client, set.allow); err != nil {
+			return nil, err
+		}
+	}
 	if set.maxSize != nil || set.contentDedup != nil || set.redriveGiven {
 		err := s.updateDefinition(c.ctx, ref.name, func(q *dynamodbqueue.QueueAttributes) error {
 			if set.maxSize != nil {
@@ -423,6 +480,15 @@ func (s *Server) getQueueAttributes(c *call) (obj, error) {
 	put("VisibilityTimeout", secs(e.vis))
 	put("QueueArn", s.queueARN(ref.client, ref.name))
 	put("SqsManagedSseEnabled", "false")
+	if want["RedriveAllowPolicy"] {
+		p, err := s.opts.Client.RedriveAllowPolicy(c.ctx, ref.name, ref.client)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			put("RedriveAllowPolicy", redriveAllowJSON(p))
+		}
+	}
 	if e.redrive != nil {
 		b, _ := json.Marshal(map[string]any{"deadLetterTargetArn": s.queueARN(ref.client, e.redrive.DeadLetterQueue), "maxReceiveCount": e.redrive.MaxReceiveCount})
 		put("RedrivePolicy", string(b))

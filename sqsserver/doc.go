@@ -38,7 +38,26 @@
 // # Lifecycle
 //
 // New validates Options; ServeHTTP serves; Drain ends waiting long polls (with an empty result,
-// nothing left claimed) before http.Server.Shutdown. The Server keeps no queue state: several
-// Servers, in several processes, on one table serve the same queues, and a receipt handle from
-// one works on every other that shares the Client's signing key.
+// nothing left claimed) and hands the message move tasks it runs over to other servers, before
+// http.Server.Shutdown. The Server keeps no queue state: several Servers, in several processes,
+// on one table serve the same queues, and a receipt handle from one works on every other that
+// shares the Client's signing key. What SQS keeps between requests is in the table too:
+//
+//   - Message move tasks (StartMessageMoveTask) are dynamodbqueue.MoveTask items: any server
+//     lists and cancels any task. The server that started a task runs it and writes its
+//     progress and a heartbeat after each chunk (MaxNumberOfMessagesPerSecond messages a
+//     second, else 100 at a time); a server that lists a RUNNING task silent for longer than
+//     Options.MoveTaskStaleAfter (its server died), or is asked to start one on its queue,
+//     takes it over with a conditional write (one server wins) and runs the rest. A crash
+//     between a move and its progress write loses and duplicates no message; the moved count
+//     lags by at most one chunk. The dead-letter queue's messages are counted when the task
+//     starts (ApproximateNumberOfMessagesToMove).
+//   - PurgeQueue writes when it began (on Options.Now, else the Client's clock) with a
+//     conditional write, so a second PurgeQueue of the (queue, client) within 60 seconds gets
+//     PurgeQueueInProgress from any server, as in SQS.
+//   - RedriveAllowPolicy is stored per (queue, client), like the per-client attributes, and
+//     enforced on CreateQueue and SetQueueAttributes: a RedrivePolicy whose dead-letter queue's
+//     policy is denyAll, or byQueue without the source's ARN, is refused with
+//     InvalidParameterValue. A client joining a queue name whose redrive target another client
+//     set is not checked against its own dead-letter queue's policy.
 package sqsserver

@@ -216,6 +216,9 @@ func (s *Server) createQueue(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkRedriveAllowed(c.ctx, client, name, set.redrive); err != nil {
+		return nil, err
+	}
 	// Read from the table, not the cache: another process may have just deleted or created it.
 	def, ovr, err := s.readMembership(c.ctx, name, client)
 	if err != nil {
@@ -233,7 +236,7 @@ func (s *Server) createQueue(c *call) (obj, error) {
 			if err := s.opts.Client.SetClientOverride(c.ctx, name, client, &dynamodbqueue.ClientOverride{}); err != nil {
 				return nil, err
 			}
-			return url, nil
+			return url, s.setAllowPolicy(c, name, client, set)
 		}
 		// Another request defined the name meanwhile: join it like an existing one.
 		if d, err := s.opts.Client.GetQueue(c.ctx, name); err == nil {
@@ -251,8 +254,17 @@ func (s *Server) createQueue(c *call) (obj, error) {
 		if err := s.opts.Client.SetClientOverride(c.ctx, name, client, &o); err != nil {
 			return nil, err
 		}
+		return url, s.setAllowPolicy(c, name, client, set)
 	}
 	return url, nil
+}
+
+// setAllowPolicy stores the RedriveAllowPolicy a CreateQueue gave, for the client that joined.
+func (s *Server) setAllowPolicy(c *call, name, client string, set attrSet) error {
+	if !set.allowGiven {
+		return nil
+	}
+	return s.opts.Client.SetRedriveAllowPolicy(c.ctx, name, client, set.allow)
 }
 
 func (s *Server) deleteQueue(c *call) (obj, error) {
@@ -263,6 +275,9 @@ func (s *Server) deleteQueue(c *call) (obj, error) {
 	// The client leaves the queue: its messages go, then its membership. The definition stays
 	// for the name's other clients.
 	if err := ref.q.Purge(c.ctx); err != nil {
+		return nil, err
+	}
+	if err := s.opts.Client.SetRedriveAllowPolicy(c.ctx, ref.name, ref.client, nil); err != nil {
 		return nil, err
 	}
 	if err := s.opts.Client.SetClientOverride(c.ctx, ref.name, ref.client, nil); err != nil {

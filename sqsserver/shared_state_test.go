@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func newEndpointWith(t testing.TB, c *dynamodbqueue.Client, opts Options) *endpo
 // testClock is a clock that tests move forward: real time plus an offset.
 type testClock struct{ offset atomic.Int64 }
 
-func (c *testClock) Now() time.Time           { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // TestPurgeQueueInProgress: a second PurgeQueue within 60 seconds is refused with
@@ -223,5 +224,65 @@ func TestMoveTaskResumedAfterCrash(t *testing.T) {
 	waitFor(t, "the released task to complete on another server", func() bool { return g.listTask(t, patient, proto).value("Status", "Status") == "COMPLETED" })
 	if dlq, src := g.counts(t, patient, proto); dlq != 0 || src != 3 {
 		t.Errorf("after the released task: %d in the dead-letter queue, %d in the source, want 0 and 3", dlq, src)
+	}
+}
+
+// TestRedriveAllowPolicy: a dead-letter queue's RedriveAllowPolicy is stored (returned by
+// GetQueueAttributes on another server) and enforced on CreateQueue and SetQueueAttributes
+// RedrivePolicy: denyAll refuses every source, byQueue all but the listed ones, allowAll none,
+// with InvalidParameterValue and nothing created or changed. Malformed policies get
+// InvalidAttributeValue. Each client's policy is its own.
+func TestRedriveAllowPolicy(t *testing.T) {
+	c := newTable(t)
+	e1, e2 := newEndpoint(t, c), newEndpoint(t, c)
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) {
+			arn := func(client, name string) string { return "arn:aws:sqs:us-east-1:" + client + ":" + name }
+			redrive := func(dlq string) string {
+				return `{"deadLetterTargetArn":"` + arn("tenant-a", dlq) + `","maxReceiveCount":3}`
+			}
+			create := func(e *endpoint, key, name string, attrs map[string]string) resp {
+				return e.call(t, proto, key, "CreateQueue", map[string]any{"QueueName": name, "Attributes": attrs})
+			}
+			deny, byq := "deny-"+proto, "byq-"+proto
+			create(e1, "key-a", deny, map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"denyAll"}`}).ok(t, "CreateQueue denyAll")
+			byURL := create(e1, "key-a", byq, map[string]string{"RedriveAllowPolicy": `{"redrivePermission":"byQueue","sourceQueueArns":["` +
+				arn("tenant-a", "ok-"+proto) + `"]}`}).ok(t, "CreateQueue byQueue").value("QueueUrl", "QueueUrl")
+
+			create(e2, "key-a", "src-"+proto, map[string]string{"RedrivePolicy": redrive(deny)}).wantCode(t, "CreateQueue to a denyAll DLQ", CodeInvalidParameterValue)
+			e1.call(t, proto, "key-a", "GetQueueUrl", map[string]any{"QueueName": "src-" + proto}).wantCode(t, "the refused queue", CodeNonExistentQueue)
+			create(e2, "key-a", "other-"+proto, map[string]string{"RedrivePolicy": redrive(byq)}).wantCode(t, "CreateQueue of an unlisted source", CodeInvalidParameterValue)
+			create(e2, "key-a", "ok-"+proto, map[string]string{"RedrivePolicy": redrive(byq)}).ok(t, "CreateQueue of the listed source")
+
+			plain := create(e1, "key-a", "plain-"+proto, nil).ok(t, "CreateQueue plain").value("QueueUrl", "QueueUrl")
+			set := func(e *endpoint, u, name, v string) resp {
+				return e.call(t, proto, "key-a", "SetQueueAttributes", map[string]any{"QueueUrl": u, "Attributes": map[string]string{name: v}})
+			}
+			set(e2, plain, "RedrivePolicy", redrive(byq)).wantCode(t, "SetQueueAttributes to a byQueue DLQ", CodeInvalidParameterValue)
+			if got := e1.call(t, proto, "key-a", "GetQueueAttributes", map[string]any{"QueueUrl": plain, "AttributeNames": []string{"RedrivePolicy"}}).ok(t, "GetQueueAttributes").body; strings.Contains(got, byq) {
+				t.Errorf("a refused RedrivePolicy was stored: %s", got)
+			}
+			got := e2.call(t, proto, "key-a", "GetQueueAttributes", map[string]any{"QueueUrl": byURL, "AttributeNames": []string{"RedriveAllowPolicy"}}).ok(t, "GetQueueAttributes").value("RedriveAllowPolicy", "Value")
+			if !strings.Contains(got, `"redrivePermission":"byQueue"`) || !strings.Contains(got, arn("tenant-a", "ok-"+proto)) {
+				t.Errorf("RedriveAllowPolicy read on the other server = %q", got)
+			}
+			set(e1, byURL, "RedriveAllowPolicy", `{"redrivePermission":"allowAll"}`).ok(t, "SetQueueAttributes allowAll")
+			set(e2, plain, "RedrivePolicy", redrive(byq)).ok(t, "SetQueueAttributes once allowed")
+
+			for what, bad := range map[string]string{
+				"byQueue without sources":     `{"redrivePermission":"byQueue"}`,
+				"byQueue with 11 sources":     `{"redrivePermission":"byQueue","sourceQueueArns":["` + strings.TrimSuffix(strings.Repeat(arn("tenant-a", "q")+`","`, 11), `","`) + `"]}`,
+				"allowAll with sources":       `{"redrivePermission":"allowAll","sourceQueueArns":["` + arn("tenant-a", "q") + `"]}`,
+				"an unknown permission":       `{"redrivePermission":"some"}`,
+				"a source that is not an ARN": `{"redrivePermission":"byQueue","sourceQueueArns":["q"]}`,
+			} {
+				set(e1, byURL, "RedriveAllowPolicy", bad).wantCode(t, "RedriveAllowPolicy "+what, CodeInvalidAttributeValue)
+			}
+
+			// tenant-b's queue of the name has no policy of its own: its sources are allowed.
+			create(e1, "key-b", deny, nil).ok(t, "CreateQueue tenant-b")
+			e1.call(t, proto, "key-b", "CreateQueue", map[string]any{"QueueName": "bsrc-" + proto, "Attributes": map[string]string{
+				"RedrivePolicy": `{"deadLetterTargetArn":"` + arn("tenant-b", deny) + `","maxReceiveCount":3}`}}).ok(t, "CreateQueue tenant-b source")
+		})
 	}
 }
