@@ -104,6 +104,11 @@ var sentinelClasses = []struct {
 	{ErrWatchDisabled, ClassInvalid},  // the client's configuration (Options.WatchInterval < 0)
 	{ErrTTLNotEnabled, ClassInternal}, // the endpoint lacks the TTL API: not the caller's fault
 	{errUnprocessed, ClassTransient},  // DynamoDB kept leaving a batch unprocessed: throttled
+	{ErrMoveTaskActive, ClassConflict},
+	{ErrMoveTaskNotFound, ClassNotFound},
+	{ErrMoveTaskNotActive, ClassConflict},
+	{ErrMoveTaskLost, ClassConflict},
+	{ErrPurgeInProgress, ClassConflict}, // retry once the interval has passed
 }
 
 // invalidCodes are DynamoDB's error codes for requests it refuses as malformed; the SDK does

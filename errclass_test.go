@@ -54,6 +54,11 @@ var sentinelClasses = map[string]struct {
 	"ErrQueueAttributesMismatch": {dynamodbqueue.ErrQueueAttributesMismatch, dynamodbqueue.ClassInvalid},
 	"ErrVersionConflict":         {dynamodbqueue.ErrVersionConflict, dynamodbqueue.ClassConflict},
 	"ErrWatchDisabled":           {dynamodbqueue.ErrWatchDisabled, dynamodbqueue.ClassInvalid},
+	"ErrMoveTaskActive":          {dynamodbqueue.ErrMoveTaskActive, dynamodbqueue.ClassConflict},
+	"ErrMoveTaskNotFound":        {dynamodbqueue.ErrMoveTaskNotFound, dynamodbqueue.ClassNotFound},
+	"ErrMoveTaskNotActive":       {dynamodbqueue.ErrMoveTaskNotActive, dynamodbqueue.ClassConflict},
+	"ErrMoveTaskLost":            {dynamodbqueue.ErrMoveTaskLost, dynamodbqueue.ClassConflict},
+	"ErrPurgeInProgress":         {dynamodbqueue.ErrPurgeInProgress, dynamodbqueue.ClassConflict},
 }
 
 // The table above names every exported Err* variable of the package, so a new sentinel
