@@ -3,8 +3,8 @@ package sqsserver
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,23 +34,30 @@ type moveRunner struct {
 	release bool
 }
 
-// taskHandle is SQS's opaque TaskHandle: the task ID and the source queue's ARN.
+// taskHandle is SQS's TaskHandle: base64 of {"taskId": ..., "sourceArn": ...}, as SQS's.
 func taskHandle(id, sourceARN string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(id + "|" + sourceARN))
+	b, _ := json.Marshal(taskHandleJSON{TaskID: id, SourceARN: sourceARN})
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// taskHandleJSON is a TaskHandle's content.
+type taskHandleJSON struct {
+	TaskID    string `json:"taskId"`
+	SourceARN string `json:"sourceArn"`
 }
 
 // parseTaskHandle reverses taskHandle.
 func parseTaskHandle(h string) (id, client, queue string, ok bool) {
-	b, err := base64.RawURLEncoding.DecodeString(h)
+	b, err := base64.StdEncoding.DecodeString(h)
 	if err != nil {
 		return "", "", "", false
 	}
-	id, arn, found := strings.Cut(string(b), "|")
-	if !found || id == "" {
+	var th taskHandleJSON
+	if json.Unmarshal(b, &th) != nil || th.TaskID == "" {
 		return "", "", "", false
 	}
-	client, queue, ok = parseQueueARN(arn)
-	return id, client, queue, ok
+	client, queue, ok = parseQueueARN(th.SourceARN)
+	return th.TaskID, client, queue, ok
 }
 
 // staleAfter is the silence after which a task is resumed.

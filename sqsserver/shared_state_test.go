@@ -136,6 +136,9 @@ func TestMoveTaskAcrossServers(t *testing.T) {
 			f := newMoveFixture(t, e1, proto, "across-"+proto, n)
 			h := e1.call(t, proto, "key-a", "StartMessageMoveTask", map[string]any{"SourceArn": f.dlqARN, "DestinationArn": f.srcARN,
 				"MaxNumberOfMessagesPerSecond": 1}).ok(t, "StartMessageMoveTask").value("TaskHandle", "TaskHandle")
+			if id, client, queue, ok := parseTaskHandle(h); !ok || id == "" || client != "tenant-a" || queue != "across-"+proto+"-dlq" {
+				t.Errorf("TaskHandle %q is not SQS's base64 {taskId, sourceArn}", h)
+			}
 			l := f.listTask(t, e2, proto)
 			if got := l.value("TaskHandle", "TaskHandle"); got != h || l.value("Status", "Status") != "RUNNING" {
 				t.Fatalf("the other server lists handle %q status %q, want %q RUNNING: %s", got, l.value("Status", "Status"), h, l.body)
