@@ -119,16 +119,22 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 	lp := q.startLongPoll(s, opts.WaitTime) // wait.go: the table's watcher wakes this poll
 	defer lp.done()
 	var held heldClaims
+	// renew keeps what is held from lapsing while collecting more (see receive_hold.go); false
+	// means an extension failed. It runs before every pass and before every shard of a pass:
+	// time passes within a pass too, and a claim that lapsed before a later shard is read would
+	// be claimed again there (one more receive counted, towards the dead-letter queue).
+	renew := func() bool {
+		return held.len() == 0 || q.core.now().Before(held.renewAt(vt)) ||
+			q.extend(ctx, s, &held, vt, func(int) bool { return true })
+	}
 	for pass := 0; ; pass++ {
 		wake := q.core.wake.channel(wakeKey)
-		// Keep what is held from lapsing while collecting more (see receive_hold.go); if that
-		// fails, return what is held while the claims are still good.
-		if held.len() > 0 && !q.core.now().Before(held.renewAt(vt)) &&
-			!q.extend(ctx, s, &held, vt, func(int) bool { return true }) {
+		// If renewing fails, return what is held while the claims are still good.
+		if !renew() {
 			return held.msgs, nil
 		}
 		start := q.core.now()
-		batch, err := q.receivePass(ctx, s, maxN-held.len(), vt)
+		batch, err := q.receivePass(ctx, s, maxN-held.len(), vt, renew)
 		q.core.noteClaims(s, len(batch), vt)
 		held.add(s, batch, start, vt, pass)
 		if err != nil {
@@ -176,7 +182,9 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 // in the same rotation, so they are not starved under load, and once found empty each is
 // skipped for the definition staleness bound (a producer that has not seen the lower count yet
 // may still write there within it).
-func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration) ([]events.SQSMessage, error) {
+//
+// renew runs before each shard after the first; when it fails the pass ends with what it has.
+func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration, renew func() bool) ([]events.SQSMessage, error) {
 	var got []events.SQSMessage
 	n, active := s.shards, s.writeShards()
 	start := 0
@@ -195,6 +203,9 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 		drained := shard >= active
 		if (drained || (active > 1 && skipIdle)) && q.shardIdle(s.table, pk, now) {
 			continue
+		}
+		if i > 0 && !renew() {
+			break
 		}
 		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
 		got = append(got, batch...)
