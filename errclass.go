@@ -98,6 +98,8 @@ var sentinelClasses = []struct {
 	{ErrInvalidCursor, ClassInvalid},
 	{ErrMessageNotFound, ClassNotFound},
 	{ErrMessageInFlight, ClassConflict},
+	{ErrMessageNotInFlight, ClassConflict},
+	{ErrMessageChanged, ClassConflict},
 	{ErrQueueDoesNotExist, ClassNotFound},
 	{ErrQueueAttributesMismatch, ClassInvalid},
 	{ErrVersionConflict, ClassConflict},

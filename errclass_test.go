@@ -50,6 +50,8 @@ var sentinelClasses = map[string]struct {
 	"ErrInvalidCursor":           {dynamodbqueue.ErrInvalidCursor, dynamodbqueue.ClassInvalid},
 	"ErrMessageNotFound":         {dynamodbqueue.ErrMessageNotFound, dynamodbqueue.ClassNotFound},
 	"ErrMessageInFlight":         {dynamodbqueue.ErrMessageInFlight, dynamodbqueue.ClassConflict},
+	"ErrMessageNotInFlight":      {dynamodbqueue.ErrMessageNotInFlight, dynamodbqueue.ClassConflict},
+	"ErrMessageChanged":          {dynamodbqueue.ErrMessageChanged, dynamodbqueue.ClassConflict},
 	"ErrQueueDoesNotExist":       {dynamodbqueue.ErrQueueDoesNotExist, dynamodbqueue.ClassNotFound},
 	"ErrQueueAttributesMismatch": {dynamodbqueue.ErrQueueAttributesMismatch, dynamodbqueue.ClassInvalid},
 	"ErrVersionConflict":         {dynamodbqueue.ErrVersionConflict, dynamodbqueue.ClassConflict},

@@ -65,7 +65,7 @@ func (ins *Inspector) RedriveMessage(ctx context.Context, messageID string) erro
 	if !moved {
 		return fmt.Errorf("%w: %q", ErrMessageChanged, messageID)
 	}
-	q.core.wake.notify(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+	q.hintNow(ctx, s) // hint.go: wake the pair's watchers in every process
 	return nil
 }
 
@@ -97,6 +97,9 @@ func (ins *Inspector) ChangeVisibility(ctx context.Context, messageID string, d 
 	err = ins.q.changeOne(ctx, s, h, d)
 	if errors.Is(err, ErrStaleReceiptHandle) {
 		return fmt.Errorf("%w: %q", ErrMessageChanged, messageID)
+	}
+	if err == nil && d == 0 {
+		ins.q.hintNow(ctx, s) // released: wake the pair's watchers in every process
 	}
 	return err
 }

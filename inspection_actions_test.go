@@ -113,3 +113,52 @@ func TestChangeVisibilityByID(t *testing.T) {
 		t.Errorf("negative: %v, want ErrInvalidArgument", err)
 	}
 }
+
+// TestOperatorActionsWakeOtherProcesses: redriving one dead letter and releasing a held message
+// by ID write activity hints, so a watcher in another process wakes the pair at once, not after
+// its fallback sweep (set here to one check per 1,000 s, so only a hint can wake it in time).
+func TestOperatorActionsWakeOtherProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	_, table := newTable(t)
+	operator := newWatchClient(t, nil, table, dynamodbqueue.Options{})
+	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchFallbackRate: 0.001})
+	q := mustHandle(t, operator, "ops", "c")
+	q.UseDeadLetterQueue(&dynamodbqueue.DeadLetterConfig{MaxReceiveCount: 1})
+	push(t, q, bodies(2, "m")...)
+	first := mustPoll(t, q, time.Hour, 10)
+	if _, err := q.ReleaseMessages(ctx, toHandles(first)...); err != nil || len(first) != 2 {
+		t.Fatalf("setup: release %v: %v", bodyList(first), err)
+	}
+	if again := mustPoll(t, q, time.Hour, 10); len(again) != 0 { // dead-letters both
+		t.Fatalf("setup: %v delivered past MaxReceiveCount", bodyList(again))
+	}
+	ins := q.Inspector()
+	dead, err := ins.ListMessages(ctx, dynamodbqueue.ListOptions{State: dynamodbqueue.StateDeadLettered})
+	if err != nil || len(dead.Messages) != 2 {
+		t.Fatalf("setup: dead letters %+v, %v", dead.Messages, err)
+	}
+
+	sub := mustWatch(t, watching, "ops", "c")
+	awaitTicks(t, watching, 3) // the watcher has read the hints of the pushes above
+	for woken(sub) {           // drain wake-ups of the setup's pushes and releases
+		awaitTicks(t, watching, 10)
+	}
+	if err := ins.RedriveMessage(ctx, dead.Messages[0].Message.MessageId); err != nil {
+		t.Fatalf("RedriveMessage: %v", err)
+	}
+	awaitReady(t, sub, "redrive of one dead letter by another process")
+
+	held := mustPoll(t, q, time.Hour, 10)
+	if len(held) != 1 {
+		t.Fatalf("received %v, want the redriven message", bodyList(held))
+	}
+	awaitTicks(t, watching, 10)
+	for woken(sub) {
+		awaitTicks(t, watching, 10)
+	}
+	if err := ins.ChangeVisibility(ctx, held[0].MessageId, 0); err != nil {
+		t.Fatalf("ChangeVisibility(0): %v", err)
+	}
+	awaitReady(t, sub, "release by ID by another process")
+}

@@ -48,7 +48,7 @@ type tenant struct {
 	ready    bool   // may have messages
 	polling  bool   // a poll of it is in progress
 	polls    uint64 // polls begun, for recheck
-	inflight int  // messages claimed and not yet handled
+	inflight int    // messages claimed and not yet handled
 	// notBefore holds the tenant back while its rate limit has no token.
 	notBefore time.Time
 	heapIdx   int // index in scheduler.ready, -1 when not there
