@@ -24,6 +24,7 @@ import (
 	"github.com/dynamodbqueue/dynamodbqueue/internal/dynalite"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keyfile"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/sqsauth"
+	"github.com/dynamodbqueue/dynamodbqueue/queuemetrics"
 	"github.com/dynamodbqueue/dynamodbqueue/sqsserver"
 )
 
@@ -33,6 +34,7 @@ const DefaultServeTable = "ddbq-sqs"
 // serveOptions are the flags of `ddbq serve`.
 type serveOptions struct {
 	listen, metricsListen string
+	queueGauges           bool
 	keysFile              string
 	noAuth                bool
 	tlsCert, tlsKey       string
@@ -95,6 +97,7 @@ func (a *app) serveCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:9324", "address of the SQS endpoint (port 0: any free port)")
 	fl.StringVar(&o.metricsListen, "metrics-listen", "", "address of the Prometheus /metrics listener (none if empty)")
+	fl.BoolVar(&o.queueGauges, "queue-gauges", true, "with --metrics-listen, also export the table's queue gauges (package queuemetrics; read when scraped, at most every 30s)")
 	fl.StringVar(&o.keysFile, "keys", "", "JSON key file of the access keys (else the key in DDBQ_ACCESS_KEY_ID, ...)")
 	fl.BoolVar(&o.noAuth, "no-auth", false, "serve without authentication, every request as an admin (local experiments only)")
 	fl.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (PEM); serves HTTPS with --tls-key")
@@ -293,6 +296,15 @@ func (a *app) serve(ctx context.Context, o serveOptions) (err error) {
 	handler, err := sqsserver.New(opts)
 	if err != nil {
 		return err
+	}
+	if o.metricsListen != "" && o.queueGauges {
+		// Queue gauges (messages by state, oldest age, per queue and capped per tenant) beside
+		// the request metrics: the table is read at most once per refresh, only when scraped.
+		gauges, err := queuemetrics.Register(metrics.reg, tq, queuemetrics.Options{Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer gauges.Close()
 	}
 	return a.runServer(ctx, o, handler, metrics, table, logger)
 }

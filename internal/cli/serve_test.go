@@ -95,6 +95,7 @@ func TestServe(t *testing.T) {
 		`ddbq_sqs_requests_total{action="CreateQueue",code=""} 1`,
 		`ddbq_sqs_request_duration_seconds_count{action="ReceiveMessage"} 1`,
 		`ddbq_dynamodb_requests_total{operation="BatchWriteItem"}`,
+		`dynamodbqueue_queue_messages{`, // the queue gauges (--queue-gauges, on by default)
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
