@@ -125,6 +125,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.localCommand(),
 		a.demoCommand(),
 		a.serveCommand(),
+		a.uiCommand(),
 		a.exporterCommand(),
 		a.versionCommand(),
 	)
