@@ -18,15 +18,31 @@ const defLoadTimeout = 10 * time.Second
 // maxCachedDefs is the size past which storing an entry first drops the stale ones.
 const maxCachedDefs = 10_000
 
-// defCache holds the definitions a process read recently, per (table, queue, client): the
-// queue's definition and the client's override, each possibly absent. An entry is used while it
-// is younger than staleness (counted from before the read was sent), so a change made anywhere
-// reaches every process within that bound; concurrent misses share one read.
+// A queue's definitions are read whole, with one paged Query of its "@def|<queue>" partition,
+// when it has at most maxWholeDefItems items (definition and overrides), in pages of
+// defPageItems; so a refresh costs one read per queue and staleness period however many
+// clients of the queue this process serves. A queue is read whole only once this process has
+// used two of its clients: a tenant's principal, serving one client, may not query the
+// partition (IAMPolicy grants it item reads only, so that it cannot list the other clients),
+// and reads its pair's two items as before. A queue with more overrides, or a principal that
+// is refused the Query, falls back to those item reads too.
+const (
+	defPageItems     = 1000
+	maxWholeDefItems = 4000
+)
+
+// defCache holds the definitions a process read recently: per (table, queue) every item of
+// the queue's definition partition when it was read whole, otherwise per (table, queue,
+// client) the queue's definition and the client's override, each possibly absent. An entry is
+// used while it is younger than staleness (counted from before the read was sent), so a change
+// made anywhere reaches every process within that bound; concurrent misses share one read.
 type defCache struct {
 	staleness time.Duration
 	flight    singleflight.Group
 	mu        sync.Mutex
-	entries   map[string]defEntry
+	entries   map[string]defEntry  // per pair, for queues not read whole
+	queues    map[string]queueDefs // per queue
+	pairs     map[string]int       // per queue, its entries in entries
 }
 
 // defEntry is one cached read. def and ovr are nil when not stored.
@@ -36,35 +52,113 @@ type defEntry struct {
 	at  time.Time
 }
 
+// queueDefs is one read of a queue's definition partition. When whole is false the read did
+// not cover every override (too many, or not allowed) and the pair's items are read instead.
+type queueDefs struct {
+	def   *QueueDefinition
+	ovrs  map[string]*ClientOverride
+	whole bool
+	at    time.Time
+}
+
+// entry is the pair entry of client, taken from the whole queue's read.
+func (d queueDefs) entry(client string) defEntry {
+	return defEntry{def: d.def, ovr: d.ovrs[client], at: d.at}
+}
+
 func defCacheKey(table, queue, client string) string {
 	return table + "\x00" + queue + "\x00" + client
 }
 
-// lookup returns a fresh entry.
-func (c *defCache) lookup(k string) (defEntry, bool) {
+// lookup returns a fresh entry of the pair.
+func (c *defCache) lookup(table, queue, client string) (defEntry, bool) {
 	if c.staleness < 0 {
 		return defEntry{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[k]
+	if d, ok := c.queues[defCacheKey(table, queue, "")]; ok && d.whole && time.Since(d.at) < c.staleness {
+		return d.entry(client), true
+	}
+	e, ok := c.entries[defCacheKey(table, queue, client)]
 	return e, ok && time.Since(e.at) < c.staleness
+}
+
+// readWhole reports whether a miss of the pair should read the queue whole: the process used
+// another client of the queue (an entry of another pair, or an earlier whole read) and no
+// fresh read found that the queue cannot be read whole.
+func (c *defCache) readWhole(table, queue, client string) bool {
+	if c.staleness < 0 {
+		return false
+	}
+	qk := defCacheKey(table, queue, "")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.queues[qk]; ok {
+		if !d.whole && time.Since(d.at) < c.staleness {
+			return false
+		}
+		if d.whole {
+			return true
+		}
+	}
+	n := c.pairs[qk]
+	if _, ok := c.entries[defCacheKey(table, queue, client)]; ok {
+		n--
+	}
+	return n > 0
 }
 
 func (c *defCache) store(k string, e defEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries = map[string]defEntry{}
+		c.entries, c.pairs = map[string]defEntry{}, map[string]int{}
 	}
 	if len(c.entries) >= maxCachedDefs {
 		for key, old := range c.entries {
 			if time.Since(old.at) >= c.staleness {
-				delete(c.entries, key)
+				c.deleteEntry(key)
 			}
 		}
 	}
+	if _, ok := c.entries[k]; !ok {
+		c.pairs[queueOfKey(k)]++
+	}
 	c.entries[k] = e
+}
+
+// deleteEntry drops a pair entry, c.mu held.
+func (c *defCache) deleteEntry(k string) {
+	if _, ok := c.entries[k]; !ok {
+		return
+	}
+	delete(c.entries, k)
+	qk := queueOfKey(k)
+	if c.pairs[qk]--; c.pairs[qk] <= 0 {
+		delete(c.pairs, qk)
+	}
+}
+
+// queueOfKey is the queue key (client "") of a pair key.
+func queueOfKey(k string) string {
+	return k[:strings.LastIndexByte(k, 0)+1]
+}
+
+func (c *defCache) storeQueue(k string, d queueDefs) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.queues == nil {
+		c.queues = map[string]queueDefs{}
+	}
+	if len(c.queues) >= maxCachedDefs {
+		for key, old := range c.queues {
+			if time.Since(old.at) >= c.staleness {
+				delete(c.queues, key)
+			}
+		}
+	}
+	c.queues[k] = d
 }
 
 // invalidate drops every entry of a queue: this process changed its definition, so its own
@@ -73,37 +167,91 @@ func (c *defCache) invalidate(table, queue string) {
 	prefix := defCacheKey(table, queue, "")
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.queues, prefix)
 	for k := range c.entries {
 		if strings.HasPrefix(k, prefix) {
-			delete(c.entries, k)
+			c.deleteEntry(k)
 		}
 	}
 }
 
 // definitionFor returns the definition and override of s's pair, from the cache or read.
 func (q *DynamoDBQueue) definitionFor(ctx context.Context, s *settings) (defEntry, error) {
-	k := defCacheKey(s.table, s.queue, s.client)
-	if e, ok := q.core.defs.lookup(k); ok {
+	c := &q.core.defs
+	if e, ok := c.lookup(s.table, s.queue, s.client); ok {
 		return e, nil
 	}
-	// Concurrent misses share one read; it runs detached from the first caller's context
-	// (bounded by defLoadTimeout), so that caller's cancellation does not fail the others.
-	v, err, _ := q.core.defs.flight.Do(k, func() (any, error) {
+	if c.readWhole(s.table, s.queue, s.client) {
+		qk := defCacheKey(s.table, s.queue, "")
+		d, err := sharedRead(ctx, c, "q\x00"+qk, func(lctx context.Context, at time.Time) (queueDefs, error) {
+			d, err := q.readQueueDefinitions(lctx, s)
+			if err == nil {
+				d.at = at
+				c.storeQueue(qk, d)
+			}
+			return d, err
+		})
+		if err != nil || d.whole {
+			return d.entry(s.client), err
+		}
+	}
+	k := defCacheKey(s.table, s.queue, s.client)
+	return sharedRead(ctx, c, k, func(lctx context.Context, at time.Time) (defEntry, error) {
+		e, err := q.readDefinition(lctx, s)
+		if err == nil {
+			e.at = at
+			c.store(k, e)
+		}
+		return e, err
+	})
+}
+
+// sharedRead runs read once for concurrent callers of the same key, with the time before the
+// read was sent. It runs detached from the first caller's context (bounded by
+// defLoadTimeout), so that caller's cancellation does not fail the others.
+func sharedRead[T any](ctx context.Context, c *defCache, k string, read func(context.Context, time.Time) (T, error)) (T, error) {
+	v, err, _ := c.flight.Do(k, func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defLoadTimeout)
 		defer cancel()
-		at := time.Now()
-		e, err := q.readDefinition(lctx, s)
-		if err != nil {
-			return nil, err
-		}
-		e.at = at
-		q.core.defs.store(k, e)
-		return e, nil
+		return read(lctx, time.Now())
 	})
 	if err != nil {
-		return defEntry{}, err
+		var zero T
+		return zero, err
 	}
-	return v.(defEntry), nil
+	return v.(T), nil
+}
+
+// readQueueDefinitions reads the definition and every override of s's queue with one paged,
+// strongly consistent Query (sort keys before the reverse links "src|..."). The result is not
+// whole when the partition has more than maxWholeDefItems such items or the principal may not
+// query it.
+func (q *DynamoDBQueue) readQueueDefinitions(ctx context.Context, s *settings) (queueDefs, error) {
+	items, complete, err := q.store(s.table).QueryBelow(ctx, "Query (definitions)", defPK(s.queue), defSourceSK, defPageItems, maxWholeDefItems)
+	if err != nil {
+		if isAccessDenied(err) {
+			s.logger.DebugContext(ctx, "dynamodbqueue: not allowed to query the queue's definitions; reading the pair's items", "queue", s.queue, "error", err)
+			return queueDefs{}, nil
+		}
+		return queueDefs{}, err
+	}
+	if !complete {
+		return queueDefs{}, nil
+	}
+	d := queueDefs{whole: true, ovrs: map[string]*ClientOverride{}}
+	for _, item := range items {
+		switch sk := str(item[attrSK]); {
+		case sk == defSK:
+			if str(item[attrDefState]) != defDeleting {
+				def := decodeDefinition(item)
+				d.def = &def
+			}
+		case strings.HasPrefix(sk, defClientSK):
+			o := decodeOverride(item)
+			d.ovrs[strings.TrimPrefix(sk, defClientSK)] = &o
+		}
+	}
+	return d, nil
 }
 
 // readDefinition reads a pair's definition and override with one strongly consistent batch
@@ -158,7 +306,7 @@ func (q *DynamoDBQueue) pushSettings(ctx context.Context, msgs []events.SQSMessa
 	if s.checkQueue() != nil {
 		return s
 	}
-	if _, ok := q.core.defs.lookup(defCacheKey(s.table, s.queue, s.client)); !ok {
+	if _, ok := q.core.defs.lookup(s.table, s.queue, s.client); !ok {
 		loose := *s
 		if loose.explicit&useMaxSize == 0 {
 			loose.maxMessageSize = maxStoredMessage

@@ -572,7 +572,7 @@ func (w *watcher) check(ctx context.Context, p pairID) (found bool, reqs int, er
 	if err != nil {
 		return false, 0, err
 	}
-	if _, cached := w.co.defs.lookup(defCacheKey(w.table, p.queue, p.client)); !cached {
+	if _, cached := w.co.defs.lookup(w.table, p.queue, p.client); !cached {
 		reqs++
 	}
 	s := q.resolved(ctx)

@@ -1,0 +1,102 @@
+package dynamodbqueue_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
+)
+
+// defReadAPI counts the reads of definition partitions ("@def|..."): queries and batch gets.
+type defReadAPI struct {
+	*dynamodb.Client
+	reads atomic.Int64
+}
+
+func (a *defReadAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if v, ok := in.ExpressionAttributeValues[":pk"]; ok && strings.HasPrefix(attrString(v), "@def|") {
+		a.reads.Add(1)
+	}
+	return a.Client.Query(ctx, in, o...)
+}
+
+func (a *defReadAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	for _, ka := range in.RequestItems {
+		if len(ka.Keys) > 0 && strings.HasPrefix(attrString(ka.Keys[0]["PK"]), "@def|") {
+			a.reads.Add(1)
+		}
+	}
+	return a.Client.BatchGetItem(ctx, in, o...)
+}
+
+// TestDefinitionCacheReadsAQueueOncePerPeriod: 200 clients of one queue served by one process
+// cost a bounded number of definition reads per staleness period (the queue's partition is
+// read whole), not one per client, and each client still gets its own override.
+func TestDefinitionCacheReadsAQueueOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	const n, staleness = 200, 300 * time.Millisecond
+	api := &defReadAPI{Client: testenv.Client(t)}
+	c, _ := newDefClient(t, api, staleness)
+	if _, err := c.CreateQueue(ctx, "shared", dynamodbqueue.QueueAttributes{VisibilityTimeout: 40 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	override := func(i int) time.Duration { return time.Duration(i+1) * time.Second }
+	for i := 0; i < n; i += 50 {
+		if err := c.SetClientOverride(ctx, "shared", fmt.Sprint("c", i), &dynamodbqueue.ClientOverride{VisibilityTimeout: override(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qs := make([]*dynamodbqueue.DynamoDBQueue, n)
+	for i := range qs {
+		qs[i] = mustQueue(t, c, "shared", fmt.Sprint("c", i))
+	}
+	for round := 0; round < 3; round++ {
+		// Let every cached read lapse, so each round starts with a miss.
+		if err := wait.Sleep(ctx, staleness); err != nil {
+			t.Fatal(err)
+		}
+		api.reads.Store(0)
+		for i, q := range qs {
+			def, ovr, err := q.Definition(ctx)
+			if err != nil || def == nil || def.VisibilityTimeout != 40*time.Second {
+				t.Fatalf("round %d, client %d: definition %+v, %v", round, i, def, err)
+			}
+			if want := i%50 == 0; (ovr != nil) != want || (want && ovr.VisibilityTimeout != override(i)) {
+				t.Fatalf("round %d, client %d: override %+v, want one: %v", round, i, ovr, want)
+			}
+		}
+		// One read per period; a few when the machine stalls for a period mid-round.
+		if got := api.reads.Load(); got > 5 {
+			t.Fatalf("round %d: %d definition reads for %d clients of one queue; want one per staleness period", round, got, n)
+		}
+	}
+	// A change made by another process reaches the clients within the bound.
+	other, err := dynamodbqueue.New(dynamodbqueue.Options{API: testenv.Client(t), Table: c.Table()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetClientOverride(ctx, "shared", "c1", &dynamodbqueue.ClientOverride{VisibilityTimeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetClientOverride(ctx, "shared", "c0", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.Sleep(ctx, staleness); err != nil {
+		t.Fatal(err)
+	}
+	if _, ovr, err := qs[1].Definition(ctx); err != nil || ovr == nil || ovr.VisibilityTimeout != time.Minute {
+		t.Fatalf("client c1 after another process set its override: %+v, %v", ovr, err)
+	}
+	if _, ovr, err := qs[0].Definition(ctx); err != nil || ovr != nil {
+		t.Fatalf("client c0 after another process removed its override: %+v, %v", ovr, err)
+	}
+}
