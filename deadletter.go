@@ -125,6 +125,7 @@ func encodeRecord(r record) map[string]types.AttributeValue {
 	setS(attrToken, r.Token)
 	setN(attrReceiveCount, int64(r.ReceiveCount))
 	setN(attrFirstReceive, r.FirstReceive)
+	setN(attrLastReceive, r.LastReceive)
 	setN(attrSent, r.Sent)
 	setN(attrVisibleAfter, r.VisibleAfter)
 	setN(attrTTL, r.TTL)
@@ -213,7 +214,7 @@ func (q *DynamoDBQueue) redriveOne(ctx context.Context, s, ds *settings, r recor
 	}
 	r.Token = tok
 	dst := r
-	dst.Token, dst.Origin, dst.DeadAt, dst.ReceiveCount, dst.FirstReceive = "", "", 0, 0, 0
+	dst.Token, dst.Origin, dst.DeadAt, dst.ReceiveCount, dst.FirstReceive, dst.LastReceive = "", "", 0, 0, 0, 0
 	dst.TTL = ttlSeconds(now.Add(s.ttl))
 	dst.PK = s.pk(s.placement(r.Group))
 	if r.Group != "" {

@@ -87,9 +87,12 @@ type MessageInfo struct {
 	// VisibleAt is when the message becomes (or became) receivable: the end of the
 	// visibility timeout in flight, the end of the delay when delayed.
 	VisibleAt time.Time
-	// ReceiveCount is how often it was received; FirstReceived the first time (zero if never).
+	// ReceiveCount is how often it was received; FirstReceived the first time and LastReceived
+	// the latest (zero if never; LastReceived is also zero for a message last received before
+	// this field existed).
 	ReceiveCount  int
 	FirstReceived time.Time
+	LastReceived  time.Time
 	// Sent is when it was pushed.
 	Sent time.Time
 	// GroupID and DeduplicationID as pushed ("" if none).
@@ -165,6 +168,9 @@ func (q *DynamoDBQueue) info(r record, event []byte, st MessageState, visAt time
 	mi := MessageInfo{
 		State: st, VisibleAt: visAt, ReceiveCount: r.ReceiveCount, Sent: time.UnixMilli(r.Sent),
 		GroupID: r.Group, DeduplicationID: r.Dedup, BodyChunks: r.Chunks,
+	}
+	if r.LastReceive > 0 {
+		mi.LastReceived = time.UnixMilli(r.LastReceive)
 	}
 	if r.FirstReceive > 0 {
 		mi.FirstReceived = time.UnixMilli(r.FirstReceive)

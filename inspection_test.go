@@ -408,3 +408,35 @@ func TestInspectionStats(t *testing.T) {
 		t.Errorf("stats attempted %d writes", n)
 	}
 }
+
+// TestMessageInfoLastReceived: GetMessage reports when a message was last received beside when
+// it was first received, both from the receiving process's clock.
+func TestMessageInfoLastReceived(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	clock := &dynamodbqueue.Clock{}
+	q := dynamodbqueue.WithClock(newQueue(t, "last-received", "c"), clock)
+	push(t, q, bodies(1, "m")...)
+	first := mustPoll(t, q, time.Hour, 1)
+	if len(first) != 1 {
+		t.Fatalf("setup: received %v", bodyList(first))
+	}
+	firstAt := clock.Now()
+	ins := q.Inspector()
+	m, err := ins.GetMessage(ctx, first[0].MessageId)
+	if err != nil || m.LastReceived.IsZero() || !m.LastReceived.Equal(m.FirstReceived) {
+		t.Fatalf("after one receive: first %v, last %v, %v", m.FirstReceived, m.LastReceived, err)
+	}
+	if _, err := q.ReleaseMessages(ctx, toHandles(first)...); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	again := mustPoll(t, q, time.Hour, 1)
+	if len(again) != 1 {
+		t.Fatalf("second receive: %v", bodyList(again))
+	}
+	m, err = ins.GetMessage(ctx, first[0].MessageId)
+	if err != nil || m.ReceiveCount != 2 || m.FirstReceived.After(firstAt) || m.LastReceived.Sub(m.FirstReceived) < time.Hour {
+		t.Fatalf("after a second receive an hour later: count %d, first %v, last %v, %v", m.ReceiveCount, m.FirstReceived, m.LastReceived, err)
+	}
+}

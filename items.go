@@ -17,6 +17,7 @@ const (
 	attrToken        = store.AttrToken
 	attrReceiveCount = store.AttrReceiveCount
 	attrFirstReceive = store.AttrFirstReceive
+	attrLastReceive  = store.AttrLastReceive
 	attrSent         = store.AttrSent
 	attrVisibleAfter = store.AttrVisibleAfter
 	attrTTL          = store.AttrTTL

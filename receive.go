@@ -493,6 +493,7 @@ func (q *DynamoDBQueue) afterClaim(ctx context.Context, s *settings, r record, g
 	if r.FirstReceive == 0 {
 		r.FirstReceive = ms(now)
 	}
+	r.LastReceive = ms(now)
 	if s.dlq != nil && r.ReceiveCount > s.dlq.MaxReceiveCount {
 		return nil, nil, q.deadLetter(ctx, s, r)
 	}

@@ -33,6 +33,7 @@ type listed struct {
 	VisibleAt     time.Time                  `json:"visibleAt"`
 	ReceiveCount  int                        `json:"receiveCount"`
 	FirstReceived *time.Time                 `json:"firstReceived,omitempty"`
+	LastReceived  *time.Time                 `json:"lastReceived,omitempty"`
 	BodyOmitted   bool                       `json:"bodyOmitted,omitempty"`
 	Shard         int                        `json:"shard"`
 }
@@ -71,6 +72,10 @@ func (a *app) printListed(msgs []dynamodbqueue.MessageInfo) error {
 			if !m.FirstReceived.IsZero() {
 				t := m.FirstReceived.UTC()
 				l.FirstReceived = &t
+			}
+			if !m.LastReceived.IsZero() {
+				t := m.LastReceived.UTC()
+				l.LastReceived = &t
 			}
 			if err := a.printJSON(l); err != nil {
 				return err

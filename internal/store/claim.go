@@ -24,12 +24,12 @@ func IsConditionFailed(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "ConditionalCheckFailedException"
 }
 
-// The updates of a claim that counts a receive: the claim token, one more receive, and the
-// first-receive time if this is the first. ClaimMessage also moves the message in the ready
+// The updates of a claim that counts a receive: the claim token, one more receive, the
+// first-receive time if this is the first, and the last-receive time (for operators). ClaimMessage also moves the message in the ready
 // index (:vis); ClaimHead marks the head of a group whose lock holds the visibility. Their
 // values come from CounterValues, plus :vis and the token (Claim binds :tok).
 const (
-	receiveCounted = "tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now)"
+	receiveCounted = "tok = :tok, rc = if_not_exists(rc, :zero) + :one, fr = if_not_exists(fr, :now), lr = :now"
 	ClaimMessage   = "SET vis = :vis, " + receiveCounted
 	ClaimHead      = "SET " + receiveCounted
 )

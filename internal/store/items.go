@@ -42,6 +42,7 @@ const (
 	AttrToken        = "tok"
 	AttrReceiveCount = "rc"
 	AttrFirstReceive = "fr"
+	AttrLastReceive  = "lr"
 	AttrSent         = "st"
 	AttrVisibleAfter = "va"
 	AttrTTL          = "TTL"
@@ -83,6 +84,7 @@ type Record struct {
 	Token        string
 	ReceiveCount int
 	FirstReceive int64
+	LastReceive  int64
 	Sent         int64
 	VisibleAfter int64
 	TTL          int64
@@ -114,6 +116,8 @@ func DecodeRecord(item map[string]types.AttributeValue) Record {
 			r.ReceiveCount = int(Num(v))
 		case AttrFirstReceive:
 			r.FirstReceive = Num(v)
+		case AttrLastReceive:
+			r.LastReceive = Num(v)
 		case AttrSent:
 			r.Sent = Num(v)
 		case AttrVisibleAfter:
