@@ -50,6 +50,8 @@ type policyStatement struct {
 // Unless ReadOnly, a last statement lets the tenant write its queue's activity hints
 // (UpdateItem and BatchWriteItem on "@act|<queue>|*", see docs/SCALING.md), so its pushes wake
 // consumers in other processes at once.
+// Reading hints is not granted (they name every client of the queue): a process confined by
+// this policy should make its Client with a negative Options.WatchInterval.
 //
 // The registry that List reads is deliberately not included: a tenant cannot see which other
 // tenants exist, and its pushes skip registration (logged at debug level). Table
