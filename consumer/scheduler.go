@@ -26,8 +26,8 @@ const strideScale = 720720
 // it claims (one stride for an empty poll, so that polls that find nothing are not free). A
 // tenant that becomes eligible again starts at no lower than the pass of the last tenant
 // picked (the virtual time), so it cannot save up credit while idle or blocked and then
-// monopolise the workers; a tenant woken from idle starts at the virtual time, so it is
-// polled before every tenant that has been served since (see wake).
+// monopolise the workers. A tenant woken from idle keeps what it was charged before (see
+// wake), so quiet tenants woken again and again cannot keep a backlog from its share.
 type scheduler struct {
 	tenants []tenant
 	ready   tenantHeap // eligible tenants by (pass, seq)
@@ -77,16 +77,16 @@ func newScheduler(limits []tenantLimits) *scheduler {
 }
 
 // wake marks tenant i as possibly having messages. A tenant woken from idle starts at the
-// virtual time, whatever it was charged before it went idle: it is polled before every tenant
-// that was picked since, so a tenant with little traffic is served at once even next to a
-// backlog of a heavier weight.
+// virtual time, or at its own pass if that is higher: it keeps the charge of what it claimed
+// before it went idle. Forgiving that charge (starting every woken tenant at the virtual time)
+// starved a backlog: polling a tenant at the virtual time does not move it, so a stream of
+// wake-ups of quiet tenants stayed ahead of the backlog, whose pass is one batch further, for
+// as long as the stream lasted. Kept, the charge is paid off as the virtual time moves on: a
+// quiet tenant whose last poll was one message is polled before a backlog of the same weight
+// is polled twice.
 func (s *scheduler) wake(i int, now time.Time) {
-	t := &s.tenants[i]
-	if !t.ready && !t.polling && t.inflight == 0 {
-		t.pass = s.vtime
-	}
-	t.ready = true
-	s.reconsider(i, now)
+	s.tenants[i].ready = true
+	s.reconsider(i, now) // pass = max(pass, vtime)
 }
 
 // wakeAt marks tenant i as possibly having messages from at on: a message of it becomes
