@@ -42,7 +42,7 @@ type defCache struct {
 	mu        sync.Mutex
 	entries   map[string]defEntry  // per pair, for queues not read whole
 	queues    map[string]queueDefs // per queue
-	pairs     map[string]int       // per queue, its entries in entries
+	first     map[string]string    // per queue, the first client whose definition it read
 }
 
 // defEntry is one cached read. def and ovr are nil when not stored.
@@ -85,8 +85,8 @@ func (c *defCache) lookup(table, queue, client string) (defEntry, bool) {
 }
 
 // readWhole reports whether a miss of the pair should read the queue whole: the process used
-// another client of the queue (an entry of another pair, or an earlier whole read) and no
-// fresh read found that the queue cannot be read whole.
+// another client of the queue before (or is reading its definition now) and no fresh read
+// found that the queue cannot be read whole.
 func (c *defCache) readWhole(table, queue, client string) bool {
 	if c.staleness < 0 {
 		return false
@@ -94,55 +94,33 @@ func (c *defCache) readWhole(table, queue, client string) bool {
 	qk := defCacheKey(table, queue, "")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d, ok := c.queues[qk]; ok {
-		if !d.whole && time.Since(d.at) < c.staleness {
-			return false
-		}
-		if d.whole {
-			return true
-		}
+	if d, ok := c.queues[qk]; ok && time.Since(d.at) < c.staleness {
+		return d.whole
 	}
-	n := c.pairs[qk]
-	if _, ok := c.entries[defCacheKey(table, queue, client)]; ok {
-		n--
+	first, ok := c.first[qk]
+	if !ok {
+		if c.first == nil || len(c.first) >= maxCachedDefs {
+			c.first = map[string]string{} // forgetting costs one per-pair read per queue
+		}
+		c.first[qk] = client
 	}
-	return n > 0
+	return ok && first != client
 }
 
 func (c *defCache) store(k string, e defEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries, c.pairs = map[string]defEntry{}, map[string]int{}
+		c.entries = map[string]defEntry{}
 	}
 	if len(c.entries) >= maxCachedDefs {
 		for key, old := range c.entries {
 			if time.Since(old.at) >= c.staleness {
-				c.deleteEntry(key)
+				delete(c.entries, key)
 			}
 		}
 	}
-	if _, ok := c.entries[k]; !ok {
-		c.pairs[queueOfKey(k)]++
-	}
 	c.entries[k] = e
-}
-
-// deleteEntry drops a pair entry, c.mu held.
-func (c *defCache) deleteEntry(k string) {
-	if _, ok := c.entries[k]; !ok {
-		return
-	}
-	delete(c.entries, k)
-	qk := queueOfKey(k)
-	if c.pairs[qk]--; c.pairs[qk] <= 0 {
-		delete(c.pairs, qk)
-	}
-}
-
-// queueOfKey is the queue key (client "") of a pair key.
-func queueOfKey(k string) string {
-	return k[:strings.LastIndexByte(k, 0)+1]
 }
 
 func (c *defCache) storeQueue(k string, d queueDefs) {
@@ -170,7 +148,7 @@ func (c *defCache) invalidate(table, queue string) {
 	delete(c.queues, prefix)
 	for k := range c.entries {
 		if strings.HasPrefix(k, prefix) {
-			c.deleteEntry(k)
+			delete(c.entries, k)
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
@@ -98,5 +100,67 @@ func TestDefinitionCacheReadsAQueueOncePerPeriod(t *testing.T) {
 	}
 	if _, ovr, err := qs[0].Definition(ctx); err != nil || ovr != nil {
 		t.Fatalf("client c0 after another process removed its override: %+v, %v", ovr, err)
+	}
+}
+
+// TestLongPollsOfManyClientsShareDefinitionReads: 200 clients of one queue in one process each
+// start a long poll, in rounds after their cached definitions lapsed; the definition reads per
+// round stay bounded (one per staleness period, not one per poll started), and a message pushed
+// by another process to one of the pairs during a round is received by that pair's poll and by
+// no other.
+func TestLongPollsOfManyClientsShareDefinitionReads(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	const n, staleness = 200, 300 * time.Millisecond
+	api := &defReadAPI{Client: testenv.Client(t)}
+	c, table := newDefClient(t, api, staleness)
+	if _, err := c.CreateQueue(ctx, "polls", dynamodbqueue.QueueAttributes{}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := dynamodbqueue.New(dynamodbqueue.Options{API: testenv.Client(t), Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := make([]*dynamodbqueue.DynamoDBQueue, n)
+	for i := range qs {
+		qs[i] = mustQueue(t, c, "polls", fmt.Sprint("c", i))
+	}
+	const target = 7
+	for round := 0; round < 2; round++ {
+		if err := wait.Sleep(ctx, staleness); err != nil {
+			t.Fatal(err)
+		}
+		api.reads.Store(0)
+		got := make([][]events.SQSMessage, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, q := range qs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// The target waits long enough for any wake-up to reach it on a loaded machine
+				// (it returns as soon as it has the message); the others wait a little.
+				w := time.Second
+				if i == target {
+					w = 30 * time.Second
+				}
+				got[i], errs[i] = q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{WaitTime: w})
+			}()
+		}
+		body := fmt.Sprint("round-", round)
+		push(t, mustQueue(t, other, "polls", fmt.Sprint("c", target)), events.SQSMessage{Body: body})
+		wg.Wait()
+		for i := range qs {
+			want := 0
+			if i == target {
+				want = 1
+			}
+			if errs[i] != nil || len(got[i]) != want || (want == 1 && got[i][0].Body != body) {
+				t.Fatalf("round %d, client %d: received %v, %v; want %d message(s)", round, i, bodyList(got[i]), errs[i], want)
+			}
+		}
+		if reads := api.reads.Load(); reads > 5 {
+			t.Fatalf("round %d: %d definition reads for %d long polls of one queue; want one per staleness period", round, reads, n)
+		}
 	}
 }
