@@ -37,9 +37,13 @@
 //     it claims, stride = K/weight (TenantOptions.Weight; one stride for an empty poll). So
 //     sources with a backlog share the workers in proportion to their weights, however large
 //     one backlog is. A source woken from idle starts at the pass of the source polled last,
-//     so it is polled before any source that has been polled since: a quiet tenant's message
-//     waits for about one batch of a noisy neighbour, not for its backlog. A source cannot
-//     save up credit while idle or held back.
+//     or at its own pass if that is higher: it keeps the charge of its last poll. So a quiet
+//     tenant whose last poll claimed one message is polled before a backlog of the same
+//     weight is polled twice (its message waits for about one batch of a noisy neighbour,
+//     not for its backlog), and quiet tenants woken again and again, however often, cannot
+//     keep a backlog from its weighted share: each of them is charged for every poll. A
+//     source whose poll came back full stays ready, in the rotation, whatever woke it. A
+//     source cannot save up credit while idle or held back.
 //   - Per-tenant limits (Options.Tenant, Options.Tenants): a source at its MaxConcurrency is
 //     not polled until one of its handlers returns; a source whose Rate limit (a token bucket
 //     of Burst messages, golang.org/x/time/rate) has no token is held back until it has one,
