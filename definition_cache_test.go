@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
@@ -162,5 +163,42 @@ func TestLongPollsOfManyClientsShareDefinitionReads(t *testing.T) {
 		if reads := api.reads.Load(); reads > 5 {
 			t.Fatalf("round %d: %d definition reads for %d long polls of one queue; want one per staleness period", round, reads, n)
 		}
+	}
+}
+
+// TestDefinitionCacheWithoutQueryGrant: a principal refused the Query of a definition
+// partition (as IAMPolicy's grant is: item reads only) still gets each client's own override,
+// read per pair, and does not ask again within the staleness period.
+func TestDefinitionCacheWithoutQueryGrant(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	api := newHookAPI(t)
+	var denied atomic.Int64
+	api.set(func(op string, in any) error {
+		if qi, ok := in.(*dynamodb.QueryInput); ok && op == "Query" && strings.HasPrefix(attrString(qi.ExpressionAttributeValues[":pk"]), "@def|") {
+			denied.Add(1)
+			return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "test: no Query grant for @def"}
+		}
+		return nil
+	})
+	c, _ := newDefClient(t, api, time.Hour)
+	if _, err := c.CreateQueue(ctx, "granted", dynamodbqueue.QueueAttributes{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := c.SetClientOverride(ctx, "granted", fmt.Sprint("c", i), &dynamodbqueue.ClientOverride{Delay: time.Duration(i+1) * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 2 {
+		for i := range 3 {
+			_, ovr, err := mustQueue(t, c, "granted", fmt.Sprint("c", i)).Definition(ctx)
+			if err != nil || ovr == nil || ovr.Delay != time.Duration(i+1)*time.Second {
+				t.Fatalf("round %d, client c%d: override %+v, %v", round, i, ovr, err)
+			}
+		}
+	}
+	if n := denied.Load(); n != 1 {
+		t.Fatalf("%d definition queries refused; want one, then per-pair reads for the period", n)
 	}
 }
