@@ -28,7 +28,7 @@ import (
 // sort keys are never message keys: they show up in no listing, count, peek or receive. They
 // expire with their TTL (hintRetention after vis).
 const (
-	hintPKPrefix = "@act|"
+	hintPKPrefix = keys.HintPrefix
 	// hintDelayStep is the granularity of delayed hints: delayed pushes of one pair due in the
 	// same step share one item, whose vis is the end of the step (never before the messages are
 	// visible), so a pair holds at most one item per step of pending delays.

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
 )
 
 // OpStats is what a Meter counted for one DynamoDB operation (GetItem, Query, ...).
@@ -201,6 +203,10 @@ func (m *Meter) AddTo(stack *middleware.Stack) error {
 	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("bench.Meter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			op := awsmiddleware.GetOperationName(ctx)
+			if isHintRequest(in.Parameters) {
+				op += OpHintSuffix
+				ctx = context.WithValue(ctx, hintRequestKey{}, true) // for the attempts below
+			}
 			in.Parameters = withIndexCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
 			m.record(op, in.Parameters, out.Result, err)
@@ -210,7 +216,11 @@ func (m *Meter) AddTo(stack *middleware.Stack) error {
 	}
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("bench.MeterAttempts",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			m.bump(awsmiddleware.GetOperationName(ctx), func(s *OpStats) { s.Attempts++ })
+			op := awsmiddleware.GetOperationName(ctx)
+			if ctx.Value(hintRequestKey{}) != nil {
+				op += OpHintSuffix
+			}
+			m.bump(op, func(s *OpStats) { s.Attempts++ })
 			return next.HandleFinalize(ctx, in)
 		}), middleware.After)
 }
@@ -578,4 +588,39 @@ func valueSize(v types.AttributeValue) int {
 		return n
 	}
 	return 0
+}
+
+// OpHintSuffix marks, in a Usage, the requests of activity hints (a push's hint writes, a
+// watcher's hint reads): "UpdateItem (hint)", "Query (hint)". They are counted apart so that
+// per-operation figures (claims are UpdateItems, polls Queries) stay those of the messages;
+// Usage totals include them.
+const OpHintSuffix = " (hint)"
+
+// hintRequestKey marks the context of a hint request, for the attempts counter.
+type hintRequestKey struct{}
+
+// isHintRequest reports whether a request reads or writes an activity hint partition.
+func isHintRequest(params any) bool {
+	isHint := func(av types.AttributeValue) bool {
+		s, ok := av.(*types.AttributeValueMemberS)
+		return ok && strings.HasPrefix(s.Value, keys.HintPrefix)
+	}
+	switch in := params.(type) {
+	case *dynamodb.UpdateItemInput:
+		return isHint(in.Key["PK"])
+	case *dynamodb.PutItemInput:
+		return isHint(in.Item["PK"])
+	case *dynamodb.QueryInput:
+		return isHint(in.ExpressionAttributeValues[":pk"])
+	case *dynamodb.BatchWriteItemInput:
+		for _, reqs := range in.RequestItems {
+			for _, r := range reqs {
+				if r.PutRequest == nil || !isHint(r.PutRequest.Item["PK"]) {
+					return false
+				}
+			}
+		}
+		return len(in.RequestItems) > 0
+	}
+	return false
 }

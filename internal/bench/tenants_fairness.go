@@ -191,6 +191,7 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	if err != nil {
 		return 0, nil, err
 	}
+	began := time.Now()
 	werr := wait.Sleep(ctx, warmUpPause)
 	before := p.meter.Snapshot()
 	n0 := d.handledOf(noisy)
@@ -201,6 +202,10 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	n := d.handledOf(noisy) - n0
 	elapsed := time.Since(start)
 	used := p.meter.Snapshot().Sub(before)
+	drainedInWarmUp := n == 0 && n0 > 0
+	if drainedInWarmUp { // a small backlog: measure from the process's start (a lower bound)
+		n, elapsed = n0, time.Since(began)
+	}
 	if err := errors.Join(werr, p.stop()); err != nil {
 		return 0, nil, err
 	}
@@ -213,6 +218,9 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	r.setUsage(used)
 	r.figure("capacity_msgs_per_sec", rate)
 	r.figure("concurrency", float64(e.cfg.Many.Concurrency))
+	if drainedInWarmUp {
+		r.Notes = append(r.Notes, "the backlog was drained during the warm-up: measured from the consumer's start")
+	}
 	if int(d.handledOf(noisy)) >= e.cfg.Many.Backlog {
 		r.Notes = append(r.Notes, "the backlog was drained within the window: the capacity is a lower bound")
 	}

@@ -20,6 +20,10 @@ const (
 // so List never has to scan messages.
 const RegistryPK = "@registry"
 
+// HintPrefix starts the partition keys of a queue's activity hints, "@act|<queue>|<k>" (the
+// root package's hint.go), which the bench meter counts apart from message writes.
+const HintPrefix = "@act|"
+
 // sep separates the parts of a partition key. Names cannot contain it (see ValidateName).
 const sep = "|"
 
