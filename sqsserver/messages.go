@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 )
@@ -202,7 +203,9 @@ func (s *Server) sendMessage(c *call) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := ref.q.SendMessages(c.ctx, dynamodbqueue.PushOptions{}, m)
+	ctx, endSpans := s.traceSends(c.ctx, ref, []*events.SQSMessage{&m})
+	res, err := ref.q.SendMessages(ctx, dynamodbqueue.PushOptions{}, m)
+	endSpans()
 	if err != nil {
 		if len(res) == 1 && res[0].Err != nil {
 			err = res[0].Err
@@ -317,10 +320,14 @@ func (s *Server) sendMessageBatch(c *call) (obj, error) {
 	// entries were checked above, so a second round sends the rest should one slip through.
 	for round := 0; len(todo) > 0 && round < 2; round++ {
 		msgs := make([]events.SQSMessage, len(todo))
+		traced := make([]*events.SQSMessage, len(todo))
 		for i := range todo {
 			msgs[i] = todo[i].msg
+			traced[i] = &msgs[i]
 		}
+		_, endSpans := s.traceSends(c.ctx, ref, traced)
 		res, err := ref.q.SendMessages(c.ctx, dynamodbqueue.PushOptions{}, msgs...)
+		endSpans()
 		var partial *dynamodbqueue.PartialError
 		if err != nil && !errors.As(err, &partial) && len(res) != len(todo) {
 			return nil, err
@@ -766,4 +773,27 @@ func attributeWanted(name string, names []string) bool {
 		}
 	}
 	return false
+}
+
+// traceSends starts the send span of each message (Options.Tracer), which may write the span's
+// context into the message, and returns the context of the first span (the push's context when
+// there is one message) and a func that ends them all. Without a Tracer it changes nothing.
+func (s *Server) traceSends(ctx context.Context, ref *queueRef, msgs []*events.SQSMessage) (context.Context, func()) {
+	if s.opts.Tracer == nil || len(msgs) == 0 {
+		return ctx, func() {}
+	}
+	spans := make([]trace.Span, len(msgs))
+	first := ctx
+	for i, m := range msgs {
+		var sctx context.Context
+		sctx, spans[i] = s.opts.Tracer.StartSend(ctx, ref.name, m)
+		if i == 0 {
+			first = sctx
+		}
+	}
+	return first, func() {
+		for _, sp := range spans {
+			sp.End()
+		}
+	}
 }

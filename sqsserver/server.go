@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/tracing"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0: a 1 MiB message
@@ -104,6 +105,12 @@ type Options struct {
 	// write before a server that lists it, or starts one on its queue, resumes it (0:
 	// DefaultMoveTaskStaleAfter).
 	MoveTaskStaleAfter time.Duration
+	// Tracer, if set, starts an OpenTelemetry producer span "send <queue>" for every message a
+	// SendMessage or SendMessageBatch pushes: the child of the client's span that the message
+	// carries (AWSTraceHeader system attribute or W3C traceparent message attribute), and when
+	// it carries none, its context is written into the message's AWSTraceHeader so consumers
+	// link to it (package tracing). nil: no spans, messages stored as sent.
+	Tracer *tracing.Tracer
 }
 
 // Server is the SQS-compatible http.Handler. It is safe for concurrent use and holds no queue
