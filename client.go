@@ -48,8 +48,11 @@ type Options struct {
 	LongPollInterval, LongPollMaxInterval time.Duration
 	// DefinitionStaleness bounds how old a cached queue definition may be when an operation
 	// uses it (0: DefaultDefinitionStaleness, 5 s). Each process reads a queue's definition
-	// (and the client's override) at most once per this period per (queue, client) pair, with
-	// one strongly consistent BatchGetItem. Negative: read it before every operation.
+	// and the client's override at most once per this period: with one strongly consistent
+	// BatchGetItem per (queue, client) pair while it uses one client of the queue, and with one
+	// Query of the whole definition partition (every client's override) per queue once it uses
+	// several, so 1,000 clients of a queue cost one read per period (definition_cache.go).
+	// Negative: read it before every operation.
 	DefinitionStaleness time.Duration
 	// WatchInterval is how often the process's watcher of a table reads the activity hints of
 	// the queues it watches (0: DefaultWatchInterval, 50 ms): one Query per hint partition of
