@@ -136,16 +136,25 @@ func (s *Server) resume(ctx context.Context, t dynamodbqueue.MoveTask) dynamodbq
 	return t
 }
 
-func (s *Server) startMessageMoveTask(c *call) (obj, error) {
-	src, err := c.in.required("SourceArn")
-	if err != nil {
-		return nil, err
+// sourceQueue reads a move task action's SourceArn, the dead-letter queue whose messages
+// move, and checks that the caller may use it (as for any queue URL).
+func (s *Server) sourceQueue(c *call) (src, client, dlq string, err error) {
+	if src, err = c.in.required("SourceArn"); err != nil {
+		return "", "", "", err
 	}
 	client, dlq, ok := parseQueueARN(src)
 	if !ok {
-		return nil, invalidParam("Value %s for parameter SourceArn is invalid.", src)
+		return "", "", "", invalidParam("Value %s for parameter SourceArn is invalid.", src)
 	}
 	if _, err := s.openQueue(c, client, dlq, src); err != nil {
+		return "", "", "", err
+	}
+	return src, client, dlq, nil
+}
+
+func (s *Server) startMessageMoveTask(c *call) (obj, error) {
+	src, client, dlq, err := s.sourceQueue(c)
+	if err != nil {
 		return nil, err
 	}
 	dst, err := c.in.str("DestinationArn")
@@ -224,15 +233,8 @@ func (s *Server) cancelMessageMoveTask(c *call) (obj, error) {
 }
 
 func (s *Server) listMessageMoveTasks(c *call) (obj, error) {
-	src, err := c.in.required("SourceArn")
+	src, client, dlq, err := s.sourceQueue(c)
 	if err != nil {
-		return nil, err
-	}
-	client, dlq, ok := parseQueueARN(src)
-	if !ok {
-		return nil, invalidParam("Value %s for parameter SourceArn is invalid.", src)
-	}
-	if _, err := s.openQueue(c, client, dlq, src); err != nil {
 		return nil, err
 	}
 	max := 1

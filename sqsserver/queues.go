@@ -3,6 +3,7 @@ package sqsserver
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -472,13 +473,11 @@ func (s *Server) tagQueue(c *call) (obj, error) {
 		return nil, &Error{Code: CodeMissingParameter, Message: "The request must contain the parameter Tags.", Sender: true}
 	}
 	return obj{}, s.updateDefinition(c.ctx, ref.name, func(a *dynamodbqueue.QueueAttributes) error {
-		merged := map[string]string{}
-		for k, v := range a.Tags {
-			merged[k] = v
+		merged := maps.Clone(a.Tags)
+		if merged == nil {
+			merged = map[string]string{}
 		}
-		for k, v := range tags {
-			merged[k] = v
-		}
+		maps.Copy(merged, tags)
 		if err := validateTags(merged); err != nil {
 			return err
 		}
@@ -500,9 +499,9 @@ func (s *Server) untagQueue(c *call) (obj, error) {
 		return nil, &Error{Code: CodeMissingParameter, Message: "The request must contain the parameter TagKeys.", Sender: true}
 	}
 	return obj{}, s.updateDefinition(c.ctx, ref.name, func(a *dynamodbqueue.QueueAttributes) error {
-		merged := map[string]string{}
-		for k, v := range a.Tags {
-			merged[k] = v
+		merged := maps.Clone(a.Tags)
+		if merged == nil {
+			merged = map[string]string{}
 		}
 		for _, k := range keys {
 			delete(merged, k)
