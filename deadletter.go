@@ -178,7 +178,15 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 			if !keys.IsMessageSK(r.SK) || r.Expired(now) {
 				continue
 			}
-			ok, err := q.redriveOne(ctx, s, ds, r, now)
+			if err := ctx.Err(); err != nil {
+				return moved, err
+			}
+			// A cancellation between one message's claim and its delete would leave it hidden
+			// in the dead-letter queue until the claim lapses: once claimed, it is finished
+			// (bounded by redriveClaim), and ctx is checked only between messages.
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redriveClaim)
+			ok, err := q.redriveOne(mctx, s, ds, r, now)
+			cancel()
 			if err != nil {
 				return moved, err
 			}
