@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"sync"
 	"syscall"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/bench"
@@ -20,7 +22,7 @@ import (
 func main() {
 	d := bench.DefaultConfig()
 	var cfg bench.Config
-	var workloads, inFlight, sizes, idleTenants, watchIntervals, compare, chartFormat string
+	var workloads, inFlight, sizes, idleTenants, watchIntervals, compare, chartFormat, cpuProfile string
 	flag.StringVar(&cfg.Endpoint, "endpoint", os.Getenv("DYNAMODBQUEUE_ENDPOINT"), "DynamoDB endpoint; empty starts a private dynalite")
 	flag.StringVar(&cfg.Table, "table", "", "queue table (default: a fresh one, dropped afterwards)")
 	flag.BoolVar(&cfg.KeepTable, "keep-table", false, "do not drop the queue table")
@@ -64,7 +66,17 @@ func main() {
 	flag.StringVar(&chartFormat, "chart-format", "svg", "-compare: svg or png")
 	flag.DurationVar(&cfg.Timeout, "timeout", d.Timeout, "limit per workload")
 	flag.BoolVar(&cfg.JSON, "json", false, "write the report as JSON")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (all workloads, floor included) to this file")
 	flag.Parse()
+	if cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		// Flushed before any exit: fail and ErrLost call os.Exit, which skips defers.
+		exit = func(code int) { stopProfile(); os.Exit(code) }
+		defer stopProfile()
+	}
 
 	var err error
 	if compare != "" {
@@ -101,13 +113,37 @@ func main() {
 	if _, err := bench.Run(ctx, cfg, os.Stdout); err != nil {
 		if errors.Is(err, bench.ErrLost) {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
+			exit(3)
 		}
 		fail(err)
 	}
 }
 
+// exit ends the process; with -cpuprofile it first writes the profile.
+var exit = os.Exit
+
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, err)
-	os.Exit(1)
+	exit(1)
+}
+
+// startCPUProfile starts a CPU profile into path and returns what stops and writes it (idempotent).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+			}
+		})
+	}, nil
 }
