@@ -56,7 +56,9 @@ type Options struct {
 	DefinitionStaleness time.Duration
 	// WatchInterval is how often the process's watcher of a table reads the activity hints of
 	// the queues it watches (0: DefaultWatchInterval, 50 ms): one Query per hint partition of
-	// each watched queue per interval, whatever the number of tenants subscribed. Long polls
+	// each watched queue per interval, whatever the number of tenants subscribed. At the
+	// default fallback rate that is all an idle process sends: the fallback sweep takes some of
+	// those ticks instead of the hints (see WatchFallbackRate). Long polls
 	// (ReceiveMessages with a wait time) and Watch subscribers wait on it instead of asking
 	// DynamoDB again themselves. It trades idle cost for latency: another process's push is
 	// seen about half an interval (plus a request) later on average. Negative: no watcher;
@@ -64,10 +66,13 @@ type Options struct {
 	// See docs/SCALING.md, "Thousands of tenants".
 	WatchInterval time.Duration
 	// WatchFallbackRate is the most requests per second a watcher's fallback sweep sends
-	// (0: DefaultWatchFallbackRate, 1; at most MaxWatchFallbackRate). The sweep checks
-	// subscribed pairs directly, in turn, for work no hint announced (a visibility timeout that
-	// ran out, a lost hint): such work is found within about max(WatchInterval, P/rate), P
-	// being the number of subscribed pairs (times their shards).
+	// (0: the default, DefaultWatchFallbackRate (1) or DefaultWatchFallbackShare (a tenth) of
+	// the ticks, whichever is less; at most MaxWatchFallbackRate). The sweep checks subscribed
+	// pairs directly, in turn, for work no hint announced (a visibility timeout that ran out, a
+	// lost hint): such work is found within about max(WatchInterval, P/rate), P being the
+	// number of subscribed pairs (times their shards). Below one request per tick, a tick that
+	// sweeps reads no hints (the next tick reads them), so the watcher's idle cost stays one
+	// request per tick and hint partition; a higher rate sweeps besides the hints.
 	WatchFallbackRate float64
 	// HintPartitions is the number of activity-hint partitions per queue (0: 1; at most
 	// MaxHintPartitions). Each takes about 1,000 hint writes per second on AWS (one per push

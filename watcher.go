@@ -22,11 +22,16 @@ import (
 const (
 	// DefaultWatchInterval is how often a watcher reads the activity hints of the queues it
 	// watches (Options.WatchInterval): one Query per hint partition of each watched queue per
-	// interval, 20 per second per queue at 50 ms.
+	// interval, 20 per second per queue at 50 ms, the fallback sweep included (it takes one tick
+	// in 20 at the defaults).
 	DefaultWatchInterval = 50 * time.Millisecond
 	// DefaultWatchFallbackRate is how many requests per second a watcher's fallback sweep may
-	// send (Options.WatchFallbackRate).
+	// send (Options.WatchFallbackRate) at most by default: the default is this or
+	// DefaultWatchFallbackShare of the ticks, whichever is less.
 	DefaultWatchFallbackRate = 1.0
+	// DefaultWatchFallbackShare is the largest share of a watcher's ticks its fallback sweep
+	// takes by default: one tick in ten at a tick of 100 ms or more (0.2 requests/s at 500 ms).
+	DefaultWatchFallbackShare = 0.1
 	// MaxWatchFallbackRate bounds Options.WatchFallbackRate.
 	MaxWatchFallbackRate = 1000.0
 )
@@ -106,6 +111,9 @@ func (ws *watchState) configure(interval time.Duration, rate float64, parts int)
 	}
 	if rate == 0 {
 		rate = DefaultWatchFallbackRate
+		if interval > 0 {
+			rate = min(rate, DefaultWatchFallbackShare/interval.Seconds())
+		}
 	}
 	if parts == 0 {
 		parts = 1
@@ -160,6 +168,7 @@ type watcher struct {
 	due     dueHeap
 	dueAt   map[pairID]time.Time
 	tokens  float64
+	swept   bool // the last tick spent its requests on the sweep instead of the hints
 }
 
 // watchedQueue is what a watcher knows about one queue: its subscribed pairs, where its last
@@ -357,12 +366,26 @@ func (w *watcher) tick() bool {
 		w.mu.Unlock()
 		return false
 	}
+	// The fallback budget accrues per tick, not per second of wall clock: a tick that ran late
+	// does not make the next spend more, and the cost of N ticks is bounded by N, whatever the
+	// load. Below one check per tick (the defaults), a tick spends its requests either on the
+	// hints or on the fallback sweep, never both, and never on the sweep twice in a row: an idle
+	// watcher sends one request per tick and hint partition (Options.WatchInterval), and a
+	// sweeping tick only delays the hints it skips to the next tick, which reads them from its
+	// cursor as usual. A higher rate sweeps on every tick, besides the hints.
+	perTick := ws.fallbackRate * ws.interval.Seconds()
+	w.tokens = min(w.tokens+perTick, max(perTick, 1))
+	sweepOnly := perTick < 1 && w.tokens >= 1 && !w.swept
+	w.swept = sweepOnly
 	var looks []*look
 	for name, wq := range w.queues {
 		if wq.pairs == 0 {
 			if now.Sub(wq.idleSince) >= watchOverlap || now.Before(wq.idleSince) {
 				delete(w.queues, name)
 			}
+			continue
+		}
+		if sweepOnly {
 			continue
 		}
 		lo := keys.VisBound(wq.cursor.Add(-watchOverlap))
@@ -444,7 +467,9 @@ func (w *watcher) tick() bool {
 	}
 	w.mu.Unlock()
 
-	w.sweep(ctx)
+	if sweepOnly || perTick >= 1 {
+		w.sweep(ctx)
+	}
 	return true
 }
 
@@ -503,18 +528,12 @@ func (co *core) noteClaims(s *settings, n int, vt time.Duration) {
 	heap.Push(&w.due, pendingSignal{p, at})
 }
 
-// sweep spends the fallback budget: it checks subscribed pairs directly, those whose claims
-// ran out first, then the others in turn, and wakes those that have visible work. With budget
-// B requests per second and P pairs of one shard each, every pair is checked at least every
-// P/B seconds.
+// sweep spends the fallback budget (accrued by tick): it checks subscribed pairs directly,
+// those whose claims ran out first, then the others in turn, and wakes those that have visible
+// work. With budget B requests per second and P pairs of one shard each, every pair is checked
+// at least every P/B seconds.
 func (w *watcher) sweep(ctx context.Context) {
 	ws := &w.co.watch
-	// The budget accrues per tick, not per second of wall clock: a tick that ran late does not
-	// make the next spend more, and the cost of N ticks is bounded by N, whatever the load.
-	w.mu.Lock()
-	perTick := ws.fallbackRate * ws.interval.Seconds()
-	w.tokens = min(w.tokens+perTick, max(perTick, 1))
-	w.mu.Unlock()
 	for {
 		w.mu.Lock()
 		if w.tokens < 1 {

@@ -158,9 +158,9 @@ func (c *opCounter) total() int {
 }
 
 // TestWatchIdleCostIndependentOfTenants: one process subscribed to 1 and to 10,000 idle
-// tenants of a queue sends the same requests per tick: one hint query per tick, plus a
-// fallback sweep within its fixed budget. Every request the process sends is counted through
-// the API (hookAPI), over a fixed number of ticks.
+// tenants of a queue sends the same requests per tick: one per tick, a hint query or (one tick
+// in five at this rate) a fallback check instead. Every request the process sends is counted
+// through the API (hookAPI), over a fixed number of ticks.
 func TestWatchIdleCostIndependentOfTenants(t *testing.T) {
 	t.Parallel()
 	_, table := newTable(t)
@@ -188,13 +188,19 @@ func TestWatchIdleCostIndependentOfTenants(t *testing.T) {
 		if int64(sent) != st.HintQueries+st.FallbackRequests {
 			t.Fatalf("T=%d: %d requests sent, the watcher counted %d hint queries and %d fallback requests", tenants, sent, st.HintQueries, st.FallbackRequests)
 		}
-		if st.HintQueries != st.Ticks {
-			t.Errorf("T=%d: %d hint queries in %d ticks; want one per tick (one hint partition)", tenants, st.HintQueries, st.Ticks)
+		// One request per tick: a tick reads the hints or sweeps. A check may overdraw the
+		// budget by the definition reads of the first checks (a pair's, then once several
+		// pairs are in use the queue's whole partition; definition_cache.go).
+		if int64(sent) > st.Ticks+2 {
+			t.Errorf("T=%d: %d requests in %d ticks; want at most one per tick (one hint partition)", tenants, sent, st.Ticks)
 		}
-		// The budget accrues rate*interval per tick; a check may overdraw it by its cost (a
-		// definition read and one query).
+		// The budget accrues rate*interval per tick; a check may overdraw it by its cost.
 		if budget := int64(float64(st.Ticks)*rate*interval.Seconds()) + 2; st.FallbackRequests > budget {
 			t.Errorf("T=%d: %d fallback requests in %d ticks; the budget allows %d", tenants, st.FallbackRequests, st.Ticks, budget)
+		}
+		// The sweep takes its share of the ticks and no more: the others read the hints.
+		if minHints := st.Ticks - st.FallbackRequests; st.HintQueries < minHints || st.FallbackRequests == 0 {
+			t.Errorf("T=%d: %d hint queries and %d fallback requests in %d ticks; want the sweep in some ticks and the hints in the others", tenants, st.HintQueries, st.FallbackRequests, st.Ticks)
 		}
 		t.Logf("T=%d: %d requests in %d ticks (%d hint queries, %d fallback)", tenants, sent, st.Ticks, st.HintQueries, st.FallbackRequests)
 	}
