@@ -58,6 +58,49 @@ func TestParallelBoundsConcurrency(t *testing.T) {
 	}
 }
 
+// TestParallelRunsEachIndexOnceOnReusedWorkers: every index runs exactly once, limit calls do
+// run at once (each waits for the others), and a second Parallel reuses the idle workers of the
+// first rather than starting goroutines whose stacks grow again.
+func TestParallelRunsEachIndexOnceOnReusedWorkers(t *testing.T) {
+	const n, limit = 12, 4
+	run := func() {
+		var seen [n]atomic.Int32
+		var arrived atomic.Int32
+		all := make(chan struct{})
+		Parallel(n, limit, func(i int) {
+			seen[i].Add(1)
+			if arrived.Add(1) == limit {
+				close(all)
+			}
+			select { // the first limit calls meet here: they run at once
+			case <-all:
+			case <-time.After(10 * time.Second): // bounded: a serialised Parallel fails below
+			}
+		})
+		for i := range seen {
+			if c := seen[i].Load(); c != 1 {
+				t.Fatalf("index %d ran %d times, want once", i, c)
+			}
+		}
+		select {
+		case <-all:
+		default:
+			t.Fatalf("fewer than %d calls ran at once", limit)
+		}
+	}
+	run()
+	// The first run's workers report done just before they wait for the next task: let them
+	// get there (bounded; they exit only after workerIdle).
+	for deadline := time.Now().Add(time.Second); workersIdle.Load() < limit-1 && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
+	before := workersStarted.Load()
+	run() // its limit-1 workers are idle and take the tasks
+	if started := workersStarted.Load() - before; started != 0 {
+		t.Fatalf("second Parallel started %d workers, want the first one's reused", started)
+	}
+}
+
 // TestReadyPageAndTokenWrites on a real server: the ready index yields only items visible now
 // (keys-only when asked), a claim wins once and returns the old item, and token-checked writes
 // apply only with the current token.
