@@ -224,7 +224,7 @@ func (q *DynamoDBQueue) redriveOne(ctx context.Context, s, ds *settings, r recor
 	dst := r
 	dst.Token, dst.Origin, dst.DeadAt, dst.ReceiveCount, dst.FirstReceive, dst.LastReceive = "", "", 0, 0, 0, 0
 	dst.TTL = ttlSeconds(now.Add(s.ttl))
-	dst.PK = s.pk(s.placement(r.Group))
+	dst.PK = s.pk(s.placement(r.Group, fairGroupOf(r)))
 	if r.Group != "" {
 		dst.SK, dst.Vis = keys.GroupMessageSK(r.Group, seq), ""
 	} else {

@@ -292,6 +292,12 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 			return nil, err
 		}
 	}
+	fair, hasFair := m.Attributes[AttributeFairGroupID]
+	if hasFair {
+		if err := validateFairGroup(fair); err != nil {
+			return nil, err
+		}
+	}
 	o.dedupID = m.Attributes[AttributeMessageDeduplicationID]
 	if _, ok := m.Attributes[AttributeMessageDeduplicationID]; ok {
 		if err := keys.ValidateGroup(o.dedupID); err != nil {
@@ -310,7 +316,7 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 	m.Md5OfMessageAttributes = message.MD5OfAttributes(m.MessageAttributes)
 	m.Attributes[AttributeSentTimestamp] = strconv.FormatInt(ms(sent), 10)
 
-	o.pk = s.pk(s.placement(o.group))
+	o.pk = s.pk(s.placement(o.group, fair))
 	if o.group != "" {
 		o.sk = keys.GroupMessageSK(o.group, seq)
 	} else {
@@ -351,11 +357,15 @@ func (q *DynamoDBQueue) prepare(s *settings, in *events.SQSMessage, now time.Tim
 }
 
 // placement returns the shard a new message goes to: a group's messages all live on the home
-// shard, whatever the shard count, so raising it never splits a group; other messages take
-// turns over the shards.
-func (s *settings) placement(group string) int {
-	if group != "" || s.writeShards() == 1 {
+// shard, whatever the shard count, so raising it never splits a group; a fair group's messages
+// go to the shard FairGroupShard names among the write shards, so one fair group's backlog
+// leaves the other shards to the other groups; other messages take turns over the shards.
+func (s *settings) placement(group, fair string) int {
+	switch {
+	case group != "" || s.writeShards() == 1:
 		return keys.HomeShard
+	case fair != "":
+		return FairGroupShard(fair, s.writeShards())
 	}
 	return int(roundRobin.Add(1) % uint64(s.writeShards()))
 }

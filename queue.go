@@ -112,7 +112,8 @@ type core struct {
 	seq        *keys.Sequencer
 	wake       wakeups
 	registered registryCache // table+"\x00"+pk: registry entries this process wrote (registry.go)
-	shardHint  sync.Map      // table+"\x00"+pk -> time.Time: shards found empty, skipped until then
+	shardHint  sync.Map      // table+"\x00"+pk -> idleMark: shards found empty, skipped until then (fairgroup.go)
+	passCursor sync.Map      // table+"\x00"+pair prefix -> *atomic.Uint64: where the next receive pass starts (passStart)
 	spread     atomic.Int32  // contention with consumers elsewhere (see adaptSpread)
 	claiming   sync.Map      // table+"\x00"+pk+"\x00"+sk -> struct{}: claims in progress in this process
 	chains     readChains    // reads of each shard by this process's receives (receive_window.go)

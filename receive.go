@@ -175,8 +175,10 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 	}
 }
 
-// receivePass makes one pass over the shards, starting at a random one so that consumers
-// spread out, and claims up to want messages. It reads every shard of s.shards: the ones
+// receivePass makes one pass over the shards, starting at the shard after the one the pair's
+// previous pass in this process started at (passStart: random at first, so consumers spread
+// out; then in turn, so every shard is first once in any s.shards passes, and a quiet fair
+// group's shard is reached however full the others are), and claims up to want messages. It reads every shard of s.shards: the ones
 // producers write to now (writeShards) and those above, which a lowered shard count gave up
 // and which still hold messages pushed before (QueueDefinition.MaxShards). Those are drained
 // in the same rotation, so they are not starved under load, and once found empty each is
@@ -187,11 +189,11 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration, renew func() bool) ([]events.SQSMessage, error) {
 	var got []events.SQSMessage
 	n, active := s.shards, s.writeShards()
-	start := 0
-	if n > 1 {
-		start = rand.IntN(n)
-	}
+	start := q.passStart(s, n)
 	now := q.core.now()
+	// Marks made by this pass lapse early when the pair is woken after this point (idleMark):
+	// the channel is taken before any shard is read, so a push that a read missed wakes it.
+	woken := q.core.wake.channel(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
 	// Skip shards found empty a moment ago, unless that would leave no active shard to ask.
 	skipIdle := false
 	for i := 0; i < active && !skipIdle; i++ {
@@ -217,7 +219,13 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 			if drained {
 				idleFor = max(idleFor, q.core.defs.staleness)
 			}
-			q.core.shardHint.Store(s.table+"\x00"+pk, now.Add(idleFor))
+			mark := idleMark{until: now.Add(idleFor), woken: woken}
+			if drained {
+				// No producer writes there once it knows the lower count, and wake-ups of the
+				// pair (its pushes elsewhere) say nothing about it: only the time voids it.
+				mark.woken = nil
+			}
+			q.core.shardHint.Store(s.table+"\x00"+pk, mark)
 		}
 	}
 	return got, nil
@@ -225,10 +233,15 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 
 // shardIdle reports whether a shard was found empty within the last long-poll interval
 // (UseLongPollInterval's max), so a pass can skip it instead of paying a query for nothing. A
-// push from this process clears the mark; pushes from other processes are seen when it lapses.
+// push from this process clears the mark; any wake-up of the pair since the mark was made (a
+// push or release here, the watcher's signal of another process's hint) voids it.
 func (q *DynamoDBQueue) shardIdle(table, pk string, now time.Time) bool {
 	v, ok := q.core.shardHint.Load(table + "\x00" + pk)
-	return ok && now.Before(v.(time.Time))
+	if !ok {
+		return false
+	}
+	m := v.(idleMark)
+	return now.Before(m.until) && !m.wokenSince()
 }
 
 // candidate is an item read from the ready index, and what claiming it produced.

@@ -17,9 +17,10 @@ import (
 // Attribute names the server keeps in a message's Attributes besides the library's own.
 const (
 	// fairGroupAttr holds the MessageGroupId of a message on a standard queue: SQS's fair
-	// queues use it to name a tenant within the queue, without FIFO ordering, so it is not the
-	// library's MessageGroupId (which would make a FIFO group of it).
-	fairGroupAttr = "FairMessageGroupId"
+	// queues use it to name a tenant within the queue, without FIFO ordering, so it is the
+	// library's fair group (placed by group over the pair's shards), not its MessageGroupId
+	// (which would make a FIFO group of it).
+	fairGroupAttr = dynamodbqueue.AttributeFairGroupID
 	traceAttr     = "AWSTraceHeader"
 )
 
