@@ -51,9 +51,15 @@ func (q *DynamoDBQueue) deadLetter(ctx context.Context, s *settings, r record) e
 	dst.Origin = r.PK
 	dst.DeadAt = ms(now)
 	dst.TTL = ttlSeconds(now.Add(s.ttl))
+	// The dead-letter pair's activity hint goes first, as a push's does (hint.go), so the long
+	// polls and watchers of the dead-letter queue in every process wake for the move.
+	if err := q.writeHints(ctx, ds, now, []time.Time{now}); err != nil {
+		return err
+	}
 	if err := q.copyMessage(ctx, s.table, ds.table, r, dst, false); err != nil {
 		return err
 	}
+	q.core.notifyLocal(ds.table, ds.queue, ds.client)
 	if err := q.deleteClaimed(ctx, s.table, r); err != nil {
 		return err
 	}

@@ -58,6 +58,9 @@ func (q *DynamoDBQueue) deleteEntries(ctx context.Context, handles []string) ([]
 		mu.Unlock()
 		return err
 	})
+	if s != nil {
+		q.core.touchPair(s.table, s.queue, s.client) // receive_mark.go: a FIFO group may be free now
+	}
 	// The body chunks of all deleted messages go in shared batches: 0.1 requests per message
 	// rather than one per message.
 	if len(chunks) > 0 {
@@ -109,6 +112,9 @@ func (q *DynamoDBQueue) changeEntries(ctx context.Context, d time.Duration, hand
 	})
 	if d == 0 {
 		q.hintReleased(ctx, res) // hint.go: wake the pair's watchers in every process
+	} else {
+		s := q.snapshot()
+		q.core.touchPair(s.table, s.queue, s.client) // receive_mark.go: the next visibility moved
 	}
 	return res, err
 }

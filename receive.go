@@ -127,22 +127,43 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		return held.len() == 0 || q.core.now().Before(held.renewAt(vt)) ||
 			q.extend(ctx, s, &held, vt, func(int) bool { return true })
 	}
+	// What this receive claimed has its visibility rewritten (extended, restarted on return),
+	// which no hint announces: marks of the pair made meanwhile lapse (receive_mark.go).
+	defer func() {
+		if held.len() > 0 {
+			q.core.touchPair(s.table, s.queue, s.client)
+		}
+	}()
+	woken := false
 	for pass := 0; ; pass++ {
 		wake := q.core.wake.channel(wakeKey)
-		// If renewing fails, return what is held while the claims are still good.
-		if !renew() {
-			return held.msgs, nil
+		// A checked-empty mark (receive_mark.go) spares the pass of an idle pair: a new long
+		// poll goes straight to waiting, and one that waited until its deadline returns without
+		// a last look (it makes the mark if there is none). A wake-up always looks.
+		skip := false
+		if held.len() == 0 && !woken {
+			skip = lp.useMark() || (pass > 0 && !time.Now().Before(deadline) && lp.makeMark(ctx))
 		}
-		start := q.core.now()
-		batch, err := q.receivePass(ctx, s, maxN-held.len(), vt, renew)
-		q.core.noteClaims(s, len(batch), vt)
-		held.add(s, batch, start, vt, pass)
-		if err != nil {
-			got := q.finish(ctx, s, &held, vt, pass)
-			if len(got) > 0 && ctx.Err() != nil {
-				return got, nil
+		woken = false
+		var batch []events.SQSMessage
+		if !skip {
+			lp.nextVis = time.Time{}
+			// If renewing fails, return what is held while the claims are still good.
+			if !renew() {
+				return held.msgs, nil
 			}
-			return got, err
+			start := q.core.now()
+			var err error
+			batch, err = q.receivePass(ctx, s, maxN-held.len(), vt, renew)
+			q.core.noteClaims(s, len(batch), vt)
+			held.add(s, batch, start, vt, pass)
+			if err != nil {
+				got := q.finish(ctx, s, &held, vt, pass)
+				if len(got) > 0 && ctx.Err() != nil {
+					return got, nil
+				}
+				return got, err
+			}
 		}
 		left := time.Until(deadline)
 		if held.len() >= minN || opts.WaitTime == 0 || left <= 0 || (held.len() > 0 && vt < minHoldVisibility) {
@@ -158,6 +179,10 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		if held.len() > 0 {
 			d = max(min(d, held.renewAt(vt).Sub(q.core.now())), 0)
 		}
+		if !lp.nextVis.IsZero() {
+			// The mark it used lapses then: a claim or delay runs out, and no hint says so.
+			d = max(min(d, lp.nextVis.Sub(q.core.now())), 0)
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -167,7 +192,7 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 			}
 			return nil, ctx.Err()
 		case <-wake:
-			interval = s.pollMin
+			interval, woken = s.pollMin, true
 		case <-t.C:
 			interval = min(interval*2, s.pollMax)
 		}

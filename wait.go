@@ -47,6 +47,8 @@ type longPoll struct {
 	watch   bool // wait on the watcher
 	ownPoll bool // re-poll at the handle's interval too
 	sub     *Subscription
+	mark    *pairMark // the checked-empty mark the poll joined (receive_mark.go)
+	nextVis time.Time // when the mark it used lapses (zero: never by itself)
 }
 
 // startLongPoll prepares the link of a receive that waits up to wait. A client without
@@ -82,6 +84,7 @@ func (lp *longPoll) retry(interval time.Duration) time.Duration {
 
 // done ends the subscription.
 func (lp *longPoll) done() {
+	lp.leaveMark()
 	if lp.sub != nil {
 		lp.sub.Close()
 	}

@@ -160,6 +160,11 @@ type watcher struct {
 	queues   map[string]*watchedQueue
 	subs     map[pairID]map[*Subscription]struct{}
 	resignal []pendingSignal // second signals of new hints (watchSettle)
+	// Checked-empty marks of long polls (receive_mark.go): a generation per subscribed pair,
+	// changed by every wake-up of it, and the marks.
+	gens   map[pairID]uint64
+	genSeq uint64
+	marks  map[pairID]*pairMark
 	// The fallback sweep: subscribed pairs in round robin (ring, ringIdx, ringPos), checks
 	// scheduled at claim expiries first (due, dueAt), within a budget of tokens.
 	ring    []pairID
@@ -182,6 +187,9 @@ type watchedQueue struct {
 	// idleSince is when its last pair left (pairs == 0): it is kept, unread, for watchOverlap,
 	// so long polls that come and go keep what it has seen.
 	idleSince time.Time
+	// epoch changes whenever its hints may have gone unread (receive_mark.go): a failed look,
+	// or the queue dropped and watched anew.
+	epoch uint64
 }
 
 // pendingSignal is a second signal due at a time (corrected clock).
@@ -281,10 +289,11 @@ func (w *watcher) add(sub *Subscription) {
 		w.subs[sub.pair] = set
 		w.ringIdx[sub.pair] = len(w.ring)
 		w.ring = append(w.ring, sub.pair)
+		w.bumpLocked(sub.pair) // a fresh generation: no mark made before matches it
 		wq := w.queues[sub.pair.queue]
 		if wq == nil {
 			// Start the look where the hints of pushes that may not have been seen yet begin.
-			wq = &watchedQueue{cursor: w.co.now(), seen: map[string]time.Time{}, latest: map[string]time.Time{}}
+			wq = &watchedQueue{cursor: w.co.now(), seen: map[string]time.Time{}, latest: map[string]time.Time{}, epoch: w.nextGenLocked()}
 			w.queues[sub.pair.queue] = wq
 		}
 		wq.pairs++
@@ -323,6 +332,7 @@ func (w *watcher) remove(sub *Subscription) {
 	w.ringIdx[w.ring[i]] = i
 	w.ring = w.ring[:last]
 	delete(w.ringIdx, sub.pair)
+	delete(w.gens, sub.pair)
 	if wq := w.queues[sub.pair.queue]; wq != nil {
 		wq.pairs--
 		if wq.pairs == 0 {
@@ -363,6 +373,7 @@ func (w *watcher) tick() bool {
 	w.mu.Lock()
 	if w.nsubs == 0 {
 		w.running = false
+		w.breakMarksLocked("") // nothing is read while stopped
 		w.mu.Unlock()
 		return false
 	}
@@ -413,6 +424,7 @@ func (w *watcher) tick() bool {
 		if l.err != nil {
 			ws.errors.Add(1)
 			failed[l.queue] = true
+			w.breakMarksLocked(l.queue) // hints of the queue may go unread: its marks lapse
 			continue
 		}
 		wq := w.queues[l.queue]
@@ -476,6 +488,7 @@ func (w *watcher) tick() bool {
 // signalLocked wakes every subscriber of p, and the long polls of p in this process.
 func (w *watcher) signalLocked(p pairID) {
 	w.co.watch.signals.Add(1)
+	w.bumpLocked(p)
 	for sub := range w.subs[p] {
 		select {
 		case sub.ch <- struct{}{}:
@@ -491,6 +504,7 @@ func (co *core) notifyLocal(table, queue, client string) {
 	co.wake.notify(table + "\x00" + keys.PairPrefix(queue, client))
 	if w := co.watch.get(table); w != nil {
 		w.mu.Lock()
+		w.bumpLocked(pairID{queue, client})
 		for sub := range w.subs[pairID{queue, client}] {
 			select {
 			case sub.ch <- struct{}{}:
