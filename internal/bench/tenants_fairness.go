@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dynamodbqueue/dynamodbqueue"
+	"github.com/dynamodbqueue/dynamodbqueue/consumer"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
@@ -80,6 +82,7 @@ func (e *env) runFairness(ctx context.Context) ([]*Result, error) {
 	bar := e.bar(int(m.Window/time.Second), "fairness: quiet tenants (s)")
 	before := p.meter.Snapshot()
 	noisy0 := d.handledOf(ids[0])
+	noisyPolls0, quietPolls0 := d.polls.totals(ids[:1]), d.polls.totals(ids[1:])
 	start := time.Now()
 	var pushers errgroup.Group
 	var mu sync.Mutex
@@ -128,6 +131,7 @@ wait:
 	elapsed := time.Since(start)
 	noisy := d.handledOf(ids[0]) - noisy0
 	used := p.meter.Snapshot().Sub(before)
+	noisyPolls, quietPolls := d.polls.totals(ids[:1]).sub(noisyPolls0), d.polls.totals(ids[1:]).sub(quietPolls0)
 	// The quiet messages pushed last still need handling; the noisy tenant's figure is taken.
 	quietHandled := func() int64 {
 		var n int64
@@ -165,6 +169,14 @@ wait:
 	r.figure("quiet_messages", float64(pushed))
 	r.figure("quiet_msgs_per_sec", float64(len(lat))/elapsed.Seconds())
 	r.figure("isolation_failures", float64(d.crossTalk.Load()))
+	// Where the window's polls went (requests: each poll is one Query, plus one write per
+	// message it claims).
+	r.figure("noisy_polls", float64(noisyPolls.polls))
+	r.figure("noisy_msgs_per_poll", ratio(float64(noisyPolls.received), float64(noisyPolls.polls)))
+	r.figure("quiet_polls", float64(quietPolls.polls))
+	r.figure("quiet_empty_polls", float64(quietPolls.empty))
+	r.figure("quiet_wakes", float64(quietPolls.wakes))
+	r.figure("quiet_polls_per_msg", ratio(float64(quietPolls.polls), float64(quietPolls.received)))
 	if left := int64(b) - d.handledOf(ids[0]); left <= 0 {
 		r.Notes = append(r.Notes, "the backlog was drained before the window ended: the drain rate is a lower bound")
 	}
@@ -195,6 +207,7 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	werr := wait.Sleep(ctx, warmUpPause)
 	before := p.meter.Snapshot()
 	n0 := d.handledOf(noisy)
+	polls0 := d.polls.totals([]string{noisy})
 	start := time.Now()
 	if werr == nil {
 		werr = wait.Sleep(ctx, window)
@@ -202,6 +215,7 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	n := d.handledOf(noisy) - n0
 	elapsed := time.Since(start)
 	used := p.meter.Snapshot().Sub(before)
+	polls := d.polls.totals([]string{noisy}).sub(polls0)
 	drainedInWarmUp := n == 0 && n0 > 0
 	if drainedInWarmUp { // a small backlog: measure from the process's start (a lower bound)
 		n, elapsed = n0, time.Since(began)
@@ -218,6 +232,8 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	r.setUsage(used)
 	r.figure("capacity_msgs_per_sec", rate)
 	r.figure("concurrency", float64(e.cfg.Many.Concurrency))
+	r.figure("noisy_polls", float64(polls.polls))
+	r.figure("noisy_msgs_per_poll", ratio(float64(polls.received), float64(polls.polls)))
 	if drainedInWarmUp {
 		r.Notes = append(r.Notes, "the backlog was drained during the warm-up: measured from the consumer's start")
 	}
@@ -234,4 +250,54 @@ func seq(lo, hi int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// pollStats counts a consumer's polls (receive requests) by tenant, through the consumer's
+// TenantHooks: where the fairness run's requests go, backlog against quiet tenants.
+type pollStats struct {
+	m sync.Map // tenant -> *tenantPolls
+}
+
+// tenantPolls are the polls of one tenant.
+type tenantPolls struct {
+	polls, empty, received, wakes atomic.Int64
+}
+
+func (s *pollStats) of(tenant string) *tenantPolls {
+	c, _ := s.m.LoadOrStore(tenant, new(tenantPolls))
+	return c.(*tenantPolls)
+}
+
+// pollTotals are the summed counters of some tenants.
+type pollTotals struct{ polls, empty, received, wakes int64 }
+
+func (s *pollStats) totals(tenants []string) pollTotals {
+	var t pollTotals
+	for _, id := range tenants {
+		c := s.of(id)
+		t.polls += c.polls.Load()
+		t.empty += c.empty.Load()
+		t.received += c.received.Load()
+		t.wakes += c.wakes.Load()
+	}
+	return t
+}
+
+func (t pollTotals) sub(u pollTotals) pollTotals {
+	return pollTotals{t.polls - u.polls, t.empty - u.empty, t.received - u.received, t.wakes - u.wakes}
+}
+
+// OnPoll counts a poll of src.
+func (h isolationHooks) OnPoll(_ context.Context, src consumer.Source, received int) {
+	c := h.d.polls.of(src.ClientID)
+	c.polls.Add(1)
+	c.received.Add(int64(received))
+	if received == 0 {
+		c.empty.Add(1)
+	}
+}
+
+// OnWake counts a wake-up of src.
+func (h isolationHooks) OnWake(_ context.Context, src consumer.Source) {
+	h.d.polls.of(src.ClientID).wakes.Add(1)
 }

@@ -40,6 +40,7 @@ type deliveries struct {
 	// perTag counts first deliveries by body tag (the tenant the message was pushed to).
 	perTag    sync.Map // string -> *atomic.Int64
 	crossTalk atomic.Int64
+	polls     pollStats // the consumers' polls by tenant (tenants_fairness.go)
 }
 
 func newDeliveries(n int) *deliveries {
