@@ -53,11 +53,13 @@ import (
 // is dropped with its subscription. Memory: about 0.5 KB per marked pair (the mark, its
 // subscription and timer, the watcher's map entries and its slot in the fallback ring).
 
-// markLinger is how long a mark outlives the last long poll of its pair: twice SQS's longest
-// wait (20 s), so a client that long-polls in a loop, sending its next ReceiveMessage soon after
-// the last one returned, keeps its mark; one that stops costs nothing after that (an unused
-// subscription would dilute the fallback sweep of the pairs still in use).
-const markLinger = 40 * time.Second
+// markLinger is how long a mark outlives the last long poll of its pair. An SQS client that
+// long-polls in a loop sends its next ReceiveMessage milliseconds after the last one returned;
+// 10 s covers a slow or retrying client with a wide margin. It is short because a pair no
+// longer polled still costs while its mark lingers: the hint reads of its queue when no other
+// pair of the queue is watched (20 requests/s at the default interval), and a slot in the
+// fallback sweep of the pairs still in use.
+const markLinger = 10 * time.Second
 
 // pairMark is the checked-empty mark of one pair of a watcher's table, guarded by watcher.mu.
 type pairMark struct {
