@@ -27,10 +27,16 @@ import (
 //	                                                      new one replaces the current one
 //
 // One item per client holds the current task, so "at most one active task per queue" is one
-// conditional write. The runner owns the task through a token (run) and writes progress (moved
-// count, heartbeat) after each chunk it moves, conditional on still owning it. A crash between
-// a move and its progress write loses no message and duplicates none (each message's move is
-// RedriveDeadLetters'); only the count lags by at most one chunk.
+// conditional write. The runner owns the task through a token (run) and writes progress (its
+// moved count, heartbeat) after each chunk it moves, conditional on still owning it. A crash
+// between a move and its progress write loses no message and duplicates none (each message's
+// move is RedriveDeadLetters'); only the count lags by at most one chunk.
+//
+// The moved count is a sum: each runner writes its own absolute total into the map mvr, keyed
+// by its token, and Moved adds them up (plus mv, the count of a history copy). An absolute total
+// makes a retried progress write (the SDK may resend one DynamoDB applied) harmless, and a
+// runner that finds its task taken over still records what it moved since its last progress
+// write (conditional on the task only), so the count stays exact across a takeover.
 
 // MoveTaskStatus is a move task's state, spelled as SQS spells it.
 type MoveTaskStatus string
@@ -88,6 +94,9 @@ type MoveTask struct {
 	Started, Heartbeat time.Time
 	// Runner is the token of the runner that owns the task ("" : released, anyone may resume).
 	Runner string
+
+	// mine is Runner's own total as stored in mvr: RunMoveTask continues from it.
+	mine int64
 }
 
 // Attributes of move task items.
@@ -104,7 +113,13 @@ const (
 	attrMTStart = "sts"
 	attrMTBeat  = "hb"
 	attrMTRun   = "run"
+	attrMTRuns  = "mvr" // runner token -> that runner's absolute moved total
 )
+
+// emptyRuns is an empty mvr map: a new task's, so that progress writes can set one entry.
+func emptyRuns() types.AttributeValue {
+	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+}
 
 func encodeMoveTask(pk, sk string, t MoveTask) map[string]types.AttributeValue {
 	item := key(pk, sk)
@@ -118,6 +133,7 @@ func encodeMoveTask(pk, sk string, t MoveTask) map[string]types.AttributeValue {
 	item[attrMTStart] = avN(ms(t.Started))
 	item[attrMTBeat] = avN(ms(t.Heartbeat))
 	item[attrMTRun] = avS(t.Runner)
+	item[attrMTRuns] = emptyRuns() // a history copy's count is all in mv
 	return item
 }
 
@@ -131,7 +147,21 @@ func decodeMoveTask(queue, client string, item map[string]types.AttributeValue) 
 	if hb := num(item[attrMTBeat]); hb > 0 {
 		t.Heartbeat = time.UnixMilli(hb).UTC()
 	}
+	if runs, ok := item[attrMTRuns].(*types.AttributeValueMemberM); ok {
+		for tok, v := range runs.Value {
+			t.Moved += num(v)
+			if tok == t.Runner {
+				t.mine = num(v)
+			}
+		}
+	}
 	return t
+}
+
+// runnerTotal is the update of runner tok's moved total to n (an absolute value, so a retry
+// writes the same), with its expression names and values.
+func runnerTotal(tok string, n int64) (string, map[string]string, map[string]types.AttributeValue) {
+	return "mvr.#r = :mine", map[string]string{"#r": tok}, map[string]types.AttributeValue{":mine": avN(n)}
 }
 
 // moveTaskOps checks the pair and returns the internal handle and the current task's key.
@@ -315,12 +345,12 @@ func (c *Client) ClaimMoveTask(ctx context.Context, t MoveTask, staleAfter time.
 	if !t.Status.Active() || (t.Runner != "" && now.Sub(t.Heartbeat) <= staleAfter) {
 		return t, false, nil
 	}
-	next := t
-	next.Runner, next.Heartbeat = handle.NewToken(), now
-	item := key(str(k[attrPK]), str(k[attrSK]))
-	item[attrMTRun], item[attrMTBeat] = avS(next.Runner), avN(ms(now))
-	out, applied, err := q.store(c.table).WriteIf(ctx, "UpdateItem (claim move task)", item, "tid = :id AND run = :run AND hb = :hb",
-		map[string]types.AttributeValue{":id": avS(t.ID), ":run": avS(t.Runner), ":hb": avN(ms(t.Heartbeat))})
+	// mvr is created if missing (a task started before per-runner counts), so that the new
+	// runner's progress writes can set their entry.
+	out, applied, err := q.store(c.table).UpdateIf(ctx, "UpdateItem (claim move task)", str(k[attrPK]), str(k[attrSK]),
+		"SET run = :new, hb = :now, mvr = if_not_exists(mvr, :empty)", "tid = :id AND run = :run AND hb = :hb", nil,
+		map[string]types.AttributeValue{":id": avS(t.ID), ":run": avS(t.Runner), ":hb": avN(ms(t.Heartbeat)),
+			":new": avS(handle.NewToken()), ":now": avN(ms(now)), ":empty": emptyRuns()})
 	if err != nil || !applied {
 		return t, false, err
 	}
@@ -335,10 +365,10 @@ func (c *Client) ReleaseMoveTask(ctx context.Context, t MoveTask) error {
 	if err != nil {
 		return err
 	}
-	item := key(str(k[attrPK]), str(k[attrSK]))
-	item[attrMTRun], item[attrMTMoved] = avS(""), avN(t.Moved)
-	_, _, err = q.store(c.table).WriteIf(ctx, "UpdateItem (release move task)", item, "tid = :id AND run = :run",
-		map[string]types.AttributeValue{":id": avS(t.ID), ":run": avS(t.Runner)})
+	upd, names, vals := runnerTotal(t.Runner, t.mine)
+	vals[":id"], vals[":run"], vals[":none"] = avS(t.ID), avS(t.Runner), avS("")
+	_, _, err = q.store(c.table).UpdateIf(ctx, "UpdateItem (release move task)", str(k[attrPK]), str(k[attrSK]),
+		"SET run = :none, "+upd, "tid = :id AND run = :run", names, vals)
 	return err
 }
 
@@ -373,7 +403,7 @@ func (c *Client) RunMoveTask(ctx context.Context, t MoveTask) (MoveTask, error) 
 			return c.endMoveTask(ctx, st, k, t, MoveTaskCancelled)
 		}
 		n, moveErr := dest.RedriveDeadLetters(ctx, chunk)
-		t.Moved += int64(n)
+		t.Moved, t.mine = t.Moved+int64(n), t.mine+int64(n)
 		status := MoveTaskRunning
 		switch {
 		case ctx.Err() != nil:
@@ -385,13 +415,21 @@ func (c *Client) RunMoveTask(ctx context.Context, t MoveTask) (MoveTask, error) 
 		// The progress write outlives a cancelled ctx briefly, so the moves made are counted.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		t.Heartbeat = q.core.now().UTC().Truncate(time.Millisecond)
-		item := key(str(k[attrPK]), str(k[attrSK]))
-		item[attrMTMoved], item[attrMTBeat] = avN(t.Moved), avN(ms(t.Heartbeat))
+		upd, names, vals := runnerTotal(t.Runner, t.mine)
+		upd = "SET hb = :hb, " + upd
+		vals[":id"], vals[":run"], vals[":hb"] = avS(t.ID), avS(t.Runner), avN(ms(t.Heartbeat))
 		if status != MoveTaskRunning {
-			item[attrMTState], item[attrMTFail] = avS(string(status)), avS(t.Failure)
+			upd += ", mst = :st, #fail = :fail" // FAIL is a reserved word
+			vals[":st"], vals[":fail"], names["#fail"] = avS(string(status)), avS(t.Failure), attrMTFail
 		}
-		out, applied, err := st.WriteIf(wctx, "UpdateItem (move task progress)", item, "tid = :id AND run = :run",
-			map[string]types.AttributeValue{":id": avS(t.ID), ":run": avS(t.Runner)})
+		out, applied, err := st.UpdateIf(wctx, "UpdateItem (move task progress)", str(k[attrPK]), str(k[attrSK]), upd, "tid = :id AND run = :run", names, vals)
+		if err == nil && !applied {
+			// Taken over: the task is another runner's now, but the moves made since this
+			// runner's last progress write are counted all the same (its own entry only).
+			upd, names, vals := runnerTotal(t.Runner, t.mine)
+			vals[":id"] = avS(t.ID)
+			_, _, err = st.UpdateIf(wctx, "UpdateItem (lost move task count)", str(k[attrPK]), str(k[attrSK]), "SET "+upd, "tid = :id AND attribute_exists(mvr)", names, vals)
+		}
 		cancel()
 		switch {
 		case err != nil:

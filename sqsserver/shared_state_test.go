@@ -208,6 +208,10 @@ func TestMoveTaskResumedAfterCrash(t *testing.T) {
 	f.listTask(t, eager1, proto)
 	<-done
 	waitFor(t, "the resumed task to complete", func() bool { return f.listTask(t, patient, proto).value("Status", "Status") == "COMPLETED" })
+	// A runner that lost the task to the other server adds its moves after the winner completed
+	// it; once both servers' runners have returned, the count is final.
+	eager1.srv.moves.wg.Wait()
+	eager2.srv.moves.wg.Wait()
 	if dlq, src := f.counts(t, patient, proto); dlq != 0 || src != n {
 		t.Errorf("after the resumed task: %d in the dead-letter queue, %d in the source, want 0 and %d", dlq, src, n)
 	}

@@ -59,14 +59,7 @@ func (s Store) WriteIf(ctx context.Context, op string, item map[string]types.Att
 	if len(names) == 0 {
 		in.ExpressionAttributeNames = nil
 	}
-	out, err := s.API.UpdateItem(ctx, in)
-	if err != nil {
-		if IsConditionFailed(err) {
-			return nil, false, nil
-		}
-		return nil, false, s.wrap(op, err)
-	}
-	return out.Attributes, true, nil
+	return s.updateItem(ctx, op, in)
 }
 
 // QueryPrefix returns up to limit items (0: all) of partition pk whose sort key begins with
