@@ -257,10 +257,11 @@ func (q *DynamoDBQueue) UseReceiveWaitTime(d time.Duration) *DynamoDBQueue {
 
 // UseShards spreads the (queue, client) pair over n partition keys (1..MaxShards; other values
 // are rejected at once, see Err) so it can go past the throughput of one DynamoDB partition,
-// over the queue definition's count. Producers spread messages outside groups over the shards;
-// message groups and deduplication records stay on shard 0 whatever n is, so changing n never
-// splits a group or forgets a deduplication ID. Consumers visit shards starting at a random
-// one, and also drain the shards above n that the definition ever had (QueueDefinition.MaxShards).
+// over the queue definition's count. Producers spread messages outside groups over the shards
+// (a fair group's messages to its shard, see AttributeFairGroupID); message groups and
+// deduplication records stay on shard 0 whatever n is, so changing n never splits a group or
+// forgets a deduplication ID. Consumers visit shards starting at each one in turn (from a
+// random one), and also drain the shards above n that the definition ever had (QueueDefinition.MaxShards).
 // Order then holds per shard and per group. To change the count for every process, use
 // UpdateQueue: with a per-handle count, before lowering it drain the shards that go away.
 func (q *DynamoDBQueue) UseShards(n int) *DynamoDBQueue {

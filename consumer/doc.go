@@ -27,7 +27,10 @@
 //   - Schedule: a woken source is ready. Pollers (Options.Pollers) take ready sources from the
 //     scheduler and claim messages with ReceiveMessages, never more than there are idle
 //     workers (and at most Options.MaxMessages), so a claimed message never waits for a
-//     worker. A source whose poll came back full stays ready (it is drained); an empty poll
+//     worker. When a source whose last poll came back full would get fewer workers than a
+//     batch, its poll waits for more at most about as long as a poll takes (the workers of
+//     quick handlers are free by then): one full poll rather than a short one and another
+//     for the rest. A source whose poll came back full stays ready (it is drained); an empty poll
 //     makes it wait for its next wake-up; a short batch too, but the source is checked again
 //     a moment later unless a wake-up has it polled before (the watcher signals every push
 //     twice, 100 ms apart, so in the usual case that costs nothing extra). Polls do not wait
@@ -56,6 +59,11 @@
 //     comes after the first poll), a claim and a delete, and these take their share of what
 //     the server can do from a backlog's polls, which are then slower, not fewer. Measured
 //     figures are in docs/BENCHMARKS.md (workload fairness).
+//   - Fair groups within a source (dynamodbqueue.AttributeFairGroupID, SQS's MessageGroupId on
+//     a standard queue) need nothing from the consumer: the receive passes of the source's
+//     queue take turns over its shards, and each fair group has its shard, so a quiet group's
+//     message is claimed within one turn of polls (as many as the queue has shards) behind
+//     another group's backlog.
 //   - Per-tenant limits (Options.Tenant, Options.Tenants): a source at its MaxConcurrency is
 //     not polled until one of its handlers returns; a source whose Rate limit (a token bucket
 //     of Burst messages, golang.org/x/time/rate) has no token is held back until it has one,

@@ -27,7 +27,10 @@
 // another tenant's messages or per-client settings; what it can learn is that a queue name is
 // in use, when CreateQueue asks for other name-wide attributes than the name has
 // (QueueAlreadyExists). FIFO queues are the names ending in .fifo. A MessageGroupId on a
-// standard queue (SQS's fair queues) is accepted and returned on receive, but orders nothing.
+// standard queue (SQS's fair queues) is accepted and returned on receive; it orders nothing, and
+// is stored as the library's fair group (dynamodbqueue.AttributeFairGroupID), which places the
+// message by group over the queue's shards so that one tenant's backlog does not hold back the
+// others' messages (give such a queue several shards: ddbq queue update).
 //
 // Every request is authenticated by Options.Auth, which returns a Principal: an admin key, or a
 // key confined to some client IDs. Actions on a queue URL or receipt handle of a client the
