@@ -52,13 +52,12 @@
 //     back full stays ready, in the rotation, whatever woke it. A source cannot save up
 //     credit while idle or held back. A poll claims no more than twice what the source's
 //     last short poll claimed, so that the one-message polls of quiet tenants do not hold the
-//     idle workers a backlog's full batch needs while they are in flight.
-//
-//     What stays out of the scheduler's hands is the table's own capacity: every quiet
-//     message costs its pushes, a poll (two when the watcher's second signal of its push
-//     comes after the first poll), a claim and a delete, and these take their share of what
-//     the server can do from a backlog's polls, which are then slower, not fewer. Measured
-//     figures are in docs/BENCHMARKS.md (workload fairness).
+//     idle workers a backlog's full batch needs while they are in flight. What stays out of
+//     the scheduler's hands is the table's own capacity: every quiet message costs its
+//     pushes, a poll (two when the watcher's second signal of its push comes after the first
+//     poll), a claim and a delete, and these take their share of what the server can do from
+//     a backlog's polls, which are then slower, not fewer. Measured figures are in
+//     docs/BENCHMARKS.md (workload fairness).
 //   - Fair groups within a source (dynamodbqueue.AttributeFairGroupID, SQS's MessageGroupId on
 //     a standard queue) need nothing from the consumer: the receive passes of the source's
 //     queue take turns over its shards, and each fair group has its shard, so a quiet group's
