@@ -487,6 +487,28 @@ func (m *Meter) batchIndexUnits(r types.WriteRequest) float64 {
 // (not through if_not_exists, which keeps an existing value).
 var setsIndexKey = regexp.MustCompile(`(?:^|[\s,])(\S+)\s*=\s*(\S+)`)
 
+// assignments caches setsIndexKey's matches per update expression: a client sends a handful of
+// distinct expressions, and matching the regexp on every write cost the metered client CPU.
+// At most maxAssignments are kept, in case some caller builds expressions from data.
+var (
+	assignments     sync.Map // string -> [][]string
+	assignmentCount atomic.Int32
+)
+
+const maxAssignments = 256
+
+// setAssignments returns the `name = value` pairs of an update expression (setsIndexKey).
+func setAssignments(expr string) [][]string {
+	if v, ok := assignments.Load(expr); ok {
+		return v.([][]string)
+	}
+	mm := setsIndexKey.FindAllStringSubmatch(expr, -1)
+	if assignmentCount.Add(1) <= maxAssignments {
+		assignments.Store(expr, mm)
+	}
+	return mm
+}
+
 func (m *Meter) updateIndexUnits(in *dynamodb.UpdateItemInput, tableUnits float64) float64 {
 	if m.Index == nil || !m.Index.Indexed(skOf(in.Key)) {
 		return 0
@@ -496,7 +518,7 @@ func (m *Meter) updateIndexUnits(in *dynamodb.UpdateItemInput, tableUnits float6
 	if in.UpdateExpression != nil {
 		expr = *in.UpdateExpression
 	}
-	for _, mm := range setsIndexKey.FindAllStringSubmatch(expr, -1) {
+	for _, mm := range setAssignments(expr) {
 		name := mm[1]
 		if alias, ok := in.ExpressionAttributeNames[name]; ok {
 			name = alias
@@ -549,6 +571,22 @@ func ItemSize(item map[string]types.AttributeValue) int {
 	return n
 }
 
+// significantDigits counts the digits of a number attribute's text without its sign, point and
+// leading zeros (as DynamoDB sizes numbers). It allocates nothing: the meter sizes every item
+// of every response, and a strings.Replacer per number was ~1.5% of the queue's client CPU.
+func significantDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '.':
+		case c == '0' && n == 0:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
 func valueSize(v types.AttributeValue) int {
 	switch v := v.(type) {
 	case *types.AttributeValueMemberS:
@@ -556,8 +594,7 @@ func valueSize(v types.AttributeValue) int {
 	case *types.AttributeValueMemberB:
 		return len(v.Value)
 	case *types.AttributeValueMemberN:
-		digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(v.Value), "0")
-		return (len(digits)+1)/2 + 1
+		return (significantDigits(v.Value)+1)/2 + 1
 	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
 		return 1
 	case *types.AttributeValueMemberM:

@@ -31,6 +31,12 @@ func TestItemSize(t *testing.T) {
 	if got := ItemSize(item); got != 5+11+5+3 {
 		t.Fatalf("ItemSize = %d, want 24", got)
 	}
+	// Sign, point and leading zeros are not digits: "-0.0120" sizes as "120" (2 + 1 bytes).
+	for v, want := range map[string]int{"-0.0120": 3, "0": 1, "1000000": 5, "": 1} {
+		if got := valueSize(&types.AttributeValueMemberN{Value: v}); got != want {
+			t.Fatalf("valueSize(N %q) = %d, want %d", v, got, want)
+		}
+	}
 	if writeUnits(0) != 1 || writeUnits(1024) != 1 || writeUnits(1025) != 2 {
 		t.Fatal("writeUnits rounding")
 	}
