@@ -264,3 +264,55 @@ func TestFairGroupPlacementAndRedrive(t *testing.T) {
 	}
 	check("after redrive", got)
 }
+
+// TestFairGroupShardCountChange: lowering a pair's shard count from 4 to 2 leaves the fair
+// group's stored messages on their shard (above the new count: drained, not moved), puts new
+// ones on the group's shard among 2, and every message is received exactly once.
+func TestFairGroupShardCountChange(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c, _ := newDefClient(t, nil, 0)
+	if _, err := c.CreateQueue(ctx, "resharded", dynamodbqueue.QueueAttributes{Shards: 4}); err != nil {
+		t.Fatal(err)
+	}
+	q := mustQueue(t, c, "resharded", "tenant")
+	group := ""
+	for i := 0; group == ""; i++ {
+		if g := fmt.Sprintf("tenant-%d", i); dynamodbqueue.FairGroupShard(g, 4) >= 2 {
+			group = g // a shard that the lower count gives up
+		}
+	}
+	before := fairMessages(group, 15)
+	push(t, q, before...)
+	if _, err := c.UpdateQueue(ctx, "resharded", dynamodbqueue.QueueAttributes{Shards: 2}, 0); err != nil {
+		t.Fatal(err)
+	}
+	after := fairMessages(group, 15)
+	for i := range after {
+		after[i].Body = "after-" + after[i].Body
+	}
+	push(t, q, after...)
+	want := map[string]string{} // body -> partition key
+	for _, m := range before {
+		want[m.Body] = fmt.Sprintf("resharded|tenant|%d", dynamodbqueue.FairGroupShard(group, 4))
+	}
+	for _, m := range after {
+		want[m.Body] = fmt.Sprintf("resharded|tenant|%d", dynamodbqueue.FairGroupShard(group, 2))
+	}
+	seen := map[string]bool{}
+	for range 10 {
+		got := mustPoll(t, q, time.Hour, 10)
+		for _, m := range got {
+			if seen[m.Body] {
+				t.Errorf("%s received twice", m.Body)
+			}
+			seen[m.Body] = true
+			if pk := shardOf(t, q, m); pk != want[m.Body] {
+				t.Errorf("%s on %s, want %s", m.Body, pk, want[m.Body])
+			}
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("received %d of %d messages", len(seen), len(want))
+	}
+}
