@@ -142,7 +142,7 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		// a last look (it makes the mark if there is none). A wake-up always looks.
 		skip := false
 		if held.len() == 0 && !woken {
-			skip = lp.useMark() || (pass > 0 && !time.Now().Before(deadline) && lp.makeMark(ctx))
+			skip = lp.useMark() || (pass > 0 && !time.Now().Before(deadline) && lp.makeMark(ctx) == markSet)
 		}
 		woken = false
 		var batch []events.SQSMessage
@@ -176,6 +176,11 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		// watcher (a push from another process), the next retry if this handle polls on its
 		// own, the deadline, the renewal of what is held, or the end of ctx.
 		d := min(lp.retry(interval), left)
+		// Before its first wait, a poll marks its pair checked empty (receive_mark.go), so the
+		// pair's next polls skip their query; later waits (after a wake-up) do not probe again.
+		if held.len() == 0 && !skip && pass == 0 && lp.makeMark(ctx) == markVisible {
+			continue // work came since the pass: look again at once
+		}
 		if held.len() > 0 {
 			d = max(min(d, held.renewAt(vt).Sub(q.core.now())), 0)
 		}

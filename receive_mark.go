@@ -15,12 +15,13 @@ import (
 // found empty, and nothing has woken it since", so a new long poll of the pair goes straight to
 // waiting, and a poll that reaches its deadline returns without a last look.
 //
-// A mark of a (table, queue, client) pair is made by a long poll that waited and reaches its
-// deadline with nothing held. With the pair subscribed to the watcher (its own subscription and
-// the mark's), it takes the pair's generation and its queue's continuity epoch, then sends one
-// keys-only Limit-1 Query per shard of s.shards (drained shards included) for the item with the
-// smallest vis (store.EarliestVis). If some shard has one due now, there is work: the poll
-// makes its last pass as without marks. Otherwise the mark records the generation, the epoch
+// A mark of a (table, queue, client) pair is made by a long poll with nothing held, right
+// before its first wait (its first pass found nothing), or at its deadline when its pair has
+// no valid mark then (instead of a last pass). With the pair subscribed to the watcher (the
+// poll's own subscription and the mark's), it takes the pair's generation and its queue's
+// continuity epoch, then sends one keys-only Limit-1 Query per shard of s.shards (drained
+// shards included) for the item with the smallest vis (store.EarliestVis). If some shard has one due now, there is work: the poll
+// looks again at once (and probes no more). Otherwise the mark records the generation, the epoch
 // and nextVis, the smallest vis found (none when the pair stores nothing): when the first item
 // stored but not visible becomes visible without any hint (a claim of any process that lapses,
 // a delayed message).
@@ -159,17 +160,28 @@ func (lp *longPoll) joinLocked(m *pairMark) {
 	}
 }
 
-// makeMark is called by a long poll that waited and reaches its deadline with nothing held. It
-// probes the pair (see the comment at the top) and reports true when the pair is empty now:
-// the poll may return without its last pass, and the pair is marked.
-func (lp *longPoll) makeMark(ctx context.Context) bool {
-	if !lp.marks() || lp.sub == nil {
-		return false
+// markResult is what makeMark did.
+type markResult int
+
+const (
+	markNone    markResult = iota // no probe, or it failed: behave as without marks
+	markSet                       // the pair is empty now, and marked
+	markVisible                   // the probe saw work due now: look for it
+)
+
+// makeMark is called by a long poll with nothing held that is about to wait (subscribed
+// already) or reaches its deadline. It probes the pair (see the comment at the top); after a
+// probe that saw work, the poll makes no more probes (the pass that follows may find nothing
+// to claim, e.g. a message another consumer took meanwhile, and it then waits as without
+// marks).
+func (lp *longPoll) makeMark(ctx context.Context) markResult {
+	if !lp.marks() || lp.sub == nil || lp.noProbe {
+		return markNone
 	}
 	co, s := lp.q.core, lp.s
 	w := co.watch.get(s.table)
 	if w == nil {
-		return false
+		return markNone
 	}
 	p := pairID{s.queue, s.client}
 	w.mu.Lock()
@@ -206,16 +218,21 @@ func (lp *longPoll) makeMark(ctx context.Context) bool {
 	}
 	w.mu.Unlock()
 	if !ok {
-		return false
+		return markNone
 	}
 	next, empty, err := lp.q.probeEmpty(ctx, s)
 	if err != nil || !empty {
-		return false
+		lp.noProbe = true
+		if err != nil {
+			return markNone
+		}
+		return markVisible
 	}
 	w.mu.Lock()
 	m.set, m.gen, m.epoch, m.nextVis = true, gen, epoch, next
 	w.mu.Unlock()
-	return true
+	lp.nextVis = next
+	return markSet
 }
 
 // probeEmpty reads the smallest vis of every shard of s.shards. empty says that nothing is

@@ -49,6 +49,7 @@ type longPoll struct {
 	sub     *Subscription
 	mark    *pairMark // the checked-empty mark the poll joined (receive_mark.go)
 	nextVis time.Time // when the mark it used lapses (zero: never by itself)
+	noProbe bool      // a probe of this poll saw work or failed: make no more
 }
 
 // startLongPoll prepares the link of a receive that waits up to wait. A client without

@@ -273,8 +273,8 @@ func TestLongPollWaitsOnTheWatcher(t *testing.T) {
 	}()
 	awaitSubscribed(t, polling, 1)
 	awaitTicks(t, polling, 20)
-	if n := pairQueries.Load(); n != 1 {
-		t.Fatalf("an idle long poll queried its pair %d times over 20 ticks; want 1 (the first pass)", n)
+	if n := pairQueries.Load(); n != 2 {
+		t.Fatalf("an idle long poll queried its pair %d times over 20 ticks; want 2 (the first pass and the probe that marks the pair checked empty)", n)
 	}
 	push(t, mustHandle(t, pushing, "lp", "c"), bodies(1, "lp")...)
 	r := <-done // the long poll's wait time bounds this
