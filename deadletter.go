@@ -152,7 +152,7 @@ func encodeRecord(r record) map[string]types.AttributeValue {
 const redriveClaim = 5 * time.Minute
 
 // RedriveDeadLetters moves up to max messages (0 = all) from the dead-letter queue back to this
-// queue, oldest first, and returns how many it moved. A moved message starts over: receive
+// queue, oldest first in each of the dead-letter queue's shards, and returns how many it moved. A moved message starts over: receive
 // count 0, visible at once, and back in its message group if it had one. Messages a consumer
 // of the dead-letter queue holds right now are left alone.
 func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved int, err error) {
@@ -168,14 +168,22 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 	}
 	q.syncClock(ctx, s)
 	ds := s.deadLetterSettings()
+	// Dead-lettering writes shard 0, but messages sent to the dead-letter queue directly are
+	// spread over its shards: read every shard its definition ever had.
+	e, err := q.definitionFor(ctx, ds)
+	if err != nil {
+		return 0, err
+	}
+	shards := ds.apply(e).shards
+	shard := 0
 	var startKey map[string]types.AttributeValue
-	for max == 0 || moved < max {
+	for shard < shards && (max == 0 || moved < max) {
 		now := q.core.now()
 		page := 100
 		if max > 0 {
 			page = min(100, max-moved)
 		}
-		recs, next, err := q.store(ds.table).ReadyPage(ctx, store.Ready{PK: ds.pk(0), Now: now, Forward: true,
+		recs, next, err := q.store(ds.table).ReadyPage(ctx, store.Ready{PK: ds.pk(shard), Now: now, Forward: true,
 			Limit: page, Start: startKey, Op: "Query (dead letters)"})
 		if err != nil {
 			return moved, err
@@ -203,8 +211,8 @@ func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved 
 				break
 			}
 		}
-		if next == nil {
-			break
+		if next == nil { // this shard is done: the next one
+			shard++
 		}
 		startKey = next
 	}

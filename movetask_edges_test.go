@@ -23,7 +23,7 @@ import (
 
 // moveFixture is a client (through a hookAPI) with a source queue "work" and its dead-letter
 // queue "work-dlq" (client t1), of the given shard counts, the dead-letter queue holding n
-// messages m0..m<n-1>.
+// messages m00, m01, ...
 type moveFixture struct {
 	c        *dynamodbqueue.Client
 	api      *hookAPI
@@ -49,7 +49,7 @@ func newMoveEdgeFixture(t *testing.T, n, dstShards, dlqShards int) *moveFixture 
 	}
 	f := &moveFixture{c: c, api: api, table: table, dlq: mustHandle(t, c, "work-dlq", "t1"), dst: mustHandle(t, c, "work", "t1")}
 	for i := range n {
-		f.bodies = append(f.bodies, fmt.Sprint("m", i))
+		f.bodies = append(f.bodies, fmt.Sprintf("m%02d", i))
 		push(t, f.dlq, events.SQSMessage{Body: f.bodies[i]})
 	}
 	return f
@@ -300,5 +300,33 @@ func TestMoveTaskSkewedServerTakeover(t *testing.T) {
 				t.Errorf("destination holds %v, want %v once each", got, f.bodies)
 			}
 		})
+	}
+}
+
+// TestMoveTaskShardedDeadLetterQueue: messages sent to a dead-letter queue directly are spread
+// over its shards (dead-lettering writes shard 0 only), and its shard count may be lowered
+// before the task runs. The task moves them all: RedriveDeadLetters reads every shard the
+// dead-letter queue's definition ever had, not only shard 0.
+func TestMoveTaskShardedDeadLetterQueue(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	const n = 12
+	f := newMoveEdgeFixture(t, n, 1, 4)
+	if _, err := f.c.UpdateQueue(ctx, "work-dlq", dynamodbqueue.QueueAttributes{Shards: 1}, 0); err != nil {
+		t.Fatal(err)
+	}
+	task, err := f.c.StartMoveTask(ctx, "work-dlq", "t1", "work", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := f.c.RunMoveTask(ctx, task)
+	if err != nil || done.Status != dynamodbqueue.MoveTaskCompleted || done.Moved != n {
+		t.Fatalf("run: %+v, %v; want COMPLETED with %d moved", done, err, n)
+	}
+	if got := drainAll(t, f.dst); !slices.Equal(got, f.bodies) {
+		t.Errorf("destination holds %v, want %v once each", got, f.bodies)
+	}
+	if st, err := f.dlq.Stats(ctx); err != nil || st.Visible+st.InFlight+st.Delayed != 0 {
+		t.Errorf("dead-letter queue after the task: %+v, %v", st, err)
 	}
 }
