@@ -501,7 +501,6 @@ func (w *watcher) signalLocked(p pairID) {
 // notifyLocal wakes the waiters of a pair in this process at once: long polls, and the
 // subscribers of the table's watcher. Pushes and releases of this process call it.
 func (co *core) notifyLocal(table, queue, client string) {
-	co.wake.notify(table + "\x00" + keys.PairPrefix(queue, client))
 	if w := co.watch.get(table); w != nil {
 		w.mu.Lock()
 		w.bumpLocked(pairID{queue, client})
@@ -513,6 +512,9 @@ func (co *core) notifyLocal(table, queue, client string) {
 		}
 		w.mu.Unlock()
 	}
+	// After the generation changed (receive_mark.go): a long poll that takes its wake channel
+	// after this close sees the new generation, so it never waits on a mark this push voided.
+	co.wake.notify(table + "\x00" + keys.PairPrefix(queue, client))
 }
 
 // noteClaims schedules a fallback check of s's pair for when n messages claimed now for vt run
