@@ -223,7 +223,11 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 	now := q.core.now()
 	// Marks made by this pass lapse early when the pair is woken after this point (idleMark):
 	// the channel is taken before any shard is read, so a push that a read missed wakes it.
-	woken := q.core.wake.channel(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+	// Only sharded pairs make marks; others keep no channel for it.
+	var woken <-chan struct{}
+	if n > 1 {
+		woken = q.core.wake.channel(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+	}
 	// Skip shards found empty a moment ago, unless that would leave no active shard to ask.
 	skipIdle := false
 	for i := 0; i < active && !skipIdle; i++ {
