@@ -27,10 +27,7 @@
 //   - Schedule: a woken source is ready. Pollers (Options.Pollers) take ready sources from the
 //     scheduler and claim messages with ReceiveMessages, never more than there are idle
 //     workers (and at most Options.MaxMessages), so a claimed message never waits for a
-//     worker. When a source whose last poll came back full would get fewer workers than a
-//     batch, its poll waits for more at most about as long as a poll takes (the workers of
-//     quick handlers are free by then): one full poll rather than a short one and another
-//     for the rest. A source whose poll came back full stays ready (it is drained); an empty poll
+//     worker. A source whose poll came back full stays ready (it is drained); an empty poll
 //     makes it wait for its next wake-up; a short batch too, but the source is checked again
 //     a moment later unless a wake-up has it polled before (the watcher signals every push
 //     twice, 100 ms apart, so in the usual case that costs nothing extra). Polls do not wait

@@ -61,9 +61,6 @@ type run struct {
 	sched  *scheduler
 	kick   chan struct{}
 	thooks TenantHooks
-	// rtt is a moving average of how long a successful poll takes (guarded by mu): how long
-	// a poll waits for workers to fill its batch (see gather).
-	rtt time.Duration
 }
 
 func newRun(ctx context.Context, c *Consumer) *run {
@@ -218,9 +215,8 @@ func (r *run) poll() {
 			return
 		}
 		r.mu.Lock()
-		i, k, could, ok, wakeAt := r.sched.nextUpTo(r.c.now(), n, r.c.opts.MaxMessages)
+		i, k, ok, wakeAt := r.sched.next(r.c.now(), n)
 		more := r.sched.ready.Len() > 0
-		rtt := r.rtt
 		r.mu.Unlock()
 		if more {
 			r.nudge() // another poller may take the next source meanwhile
@@ -233,19 +229,10 @@ func (r *run) poll() {
 			continue
 		}
 		r.releaseSlots(n - k)
-		k += r.gather(could-k, rtt)
 		src := r.c.sources[i]
-		began := time.Now()
 		msgs, err := r.receive(src, k)
-		took := time.Since(began)
 		r.releaseSlots(k - len(msgs))
 		r.mu.Lock()
-		if err == nil {
-			r.rtt = (7*r.rtt + took) / 8
-			if r.rtt == 0 || r.rtt > 8*took {
-				r.rtt = took // the first poll, or after a slow spell
-			}
-		}
 		// A full batch may have more behind it: the source stays ready and is polled again in
 		// its turn. A failed poll is retried. An empty poll means the source is drained, until
 		// its next wake-up. A short batch probably drained it too, but is no proof (claims lost
@@ -290,34 +277,6 @@ func (r *run) poll() {
 			return
 		}
 	}
-}
-
-// gather reserves up to m more workers for a poll whose batch the idle workers cut short,
-// waiting for them at most bound (the average poll's duration). When handlers are quick, the
-// workers of the source's previous batch are about to be free: a poll now would claim a
-// fraction of a batch and the next poll, one round trip later, the rest, two requests where
-// one will do after a wait shorter than that round trip. When handlers are slow, the poll goes
-// out with the workers there are, one round trip late at most. Only a source whose last poll
-// came back full (or that was never polled) asks for more than its last short poll claimed,
-// so a quiet source's poll never waits. It returns how many it reserved.
-func (r *run) gather(m int, bound time.Duration) int {
-	if m <= 0 || bound <= 0 {
-		return 0
-	}
-	got := 0
-	t := time.NewTimer(bound)
-	defer t.Stop()
-	for got < m {
-		select {
-		case r.slots <- struct{}{}:
-			got++
-		case <-t.C:
-			return got
-		case <-r.pollCtx.Done():
-			return got
-		}
-	}
-	return got
 }
 
 // idle waits until the scheduler may have a source to poll: a wake-up, a worker that became

@@ -156,25 +156,16 @@ func (s *scheduler) fire(now time.Time) {
 // the next timer (zero if none): until then, only a wake, a done or a finished can make one
 // eligible.
 func (s *scheduler) next(now time.Time, capacity int) (i, n int, ok bool, wakeAt time.Time) {
-	i, n, _, ok, wakeAt = s.nextUpTo(now, capacity, capacity)
-	return i, n, ok, wakeAt
-}
-
-// nextUpTo is next, and also says how many messages the poll could claim with up to batch
-// (>= capacity) idle workers: more than n when only the idle workers cap it. The poll may
-// claim up to could if more workers become idle before it is sent: while the tenant is being
-// polled, its concurrency room and its rate limit's tokens can only grow.
-func (s *scheduler) nextUpTo(now time.Time, capacity, batch int) (i, n, could int, ok bool, wakeAt time.Time) {
 	s.fire(now)
 	for s.ready.Len() > 0 {
 		i = heap.Pop(&s.ready).(tenantRef).i
 		t := &s.tenants[i]
-		could = batch
+		n = capacity
 		if t.want > 0 {
-			could = min(could, t.want)
+			n = min(n, t.want)
 		}
 		if t.maxConc > 0 {
-			could = min(could, t.maxConc-t.inflight)
+			n = min(n, t.maxConc-t.inflight)
 		}
 		if t.limiter != nil {
 			tokens := t.limiter.TokensAt(now)
@@ -188,18 +179,18 @@ func (s *scheduler) nextUpTo(now time.Time, capacity, batch int) (i, n, could in
 				}
 				continue
 			}
-			could = min(could, int(tokens))
+			n = min(n, int(tokens))
 		}
 		s.vtime = t.pass
 		t.ready = false // a wake-up during the poll sets it again
 		t.polling = true
 		t.polls++
-		return i, min(could, capacity), could, true, time.Time{}
+		return i, n, true, time.Time{}
 	}
 	if len(s.timers) > 0 {
 		wakeAt = s.timers[0].at
 	}
-	return 0, 0, 0, false, wakeAt
+	return 0, 0, false, wakeAt
 }
 
 // done records that the poll of tenant i, started by next, claimed got messages at now.

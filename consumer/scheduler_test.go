@@ -325,46 +325,35 @@ func TestSchedulerRecheck(t *testing.T) {
 
 // TestSchedulerBatchSize: a poll claims the idle workers' number of messages, capped by the
 // tenant's limits and, after a short poll, by twice what that poll claimed (so that a quiet
-// tenant's poll does not hold every idle worker); could is the batch without the idle
-// workers' cap, what the poll may claim if more workers become idle before it is sent.
+// tenant's poll does not hold every idle worker while it is in flight).
 func TestSchedulerBatchSize(t *testing.T) {
 	now := epoch
 	s := newScheduler([]tenantLimits{{weight: 1}, {weight: 1, maxConc: 4}, {weight: 1, rate: 1, burst: 3}})
-	poll := func(i, capacity int) (n, could int) {
+	poll := func(what string, i, capacity, want int) {
 		t.Helper()
 		s.wake(i, now)
-		got, n, could, ok, _ := s.nextUpTo(now, capacity, 10)
+		got, n, ok, _ := s.next(now, capacity)
 		if !ok || got != i {
-			t.Fatalf("picked %d (ok %v), want tenant %d, the only one ready", got, ok, i)
+			t.Fatalf("%s: picked %d (ok %v), want tenant %d, the only one ready", what, got, ok, i)
 		}
-		return n, could
-	}
-	check := func(what string, n, could, wantN, wantCould int) {
-		t.Helper()
-		if n != wantN || could != wantCould {
-			t.Errorf("%s: n %d could %d, want %d and %d", what, n, could, wantN, wantCould)
+		if n != want {
+			t.Errorf("%s: a poll of %d messages, want %d", what, n, want)
 		}
 	}
-	n, could := poll(0, 3)
-	check("first poll, 3 idle workers", n, could, 3, 10)
+	poll("first poll, 3 idle workers", 0, 3, 3)
 	s.done(0, 1, false, now) // short: one message
 	s.finished(0, now)
-	n, could = poll(0, 10)
-	check("after a one-message poll", n, could, 2, 2)
+	poll("after a one-message poll", 0, 10, 2)
 	s.done(0, 2, true, now) // full: may have more
 	s.finished(0, now)
 	s.finished(0, now)
-	n, could = poll(0, 4)
-	check("after a full poll", n, could, 4, 10)
-	s.done(0, 0, false, now) // empty: keeps no cap of its own
-	n, could = poll(0, 10)
-	check("after an empty poll", n, could, 10, 10)
+	poll("after a full poll", 0, 10, 10)
+	s.done(0, 0, false, now) // empty: the cap stays as it was
+	poll("after an empty poll", 0, 10, 10)
 	s.done(0, 0, false, now)
 
-	n, could = poll(1, 2)
-	check("MaxConcurrency 4", n, could, 2, 4)
+	poll("MaxConcurrency 4", 1, 10, 4)
 	s.done(1, 0, false, now)
-	n, could = poll(2, 10)
-	check("Burst 3", n, could, 3, 3)
+	poll("Burst 3", 2, 10, 3)
 	s.done(2, 0, false, now)
 }
