@@ -26,6 +26,21 @@ func receivedOnce(t *testing.T, seen map[string]bool, msgs []events.SQSMessage) 
 	}
 }
 
+// newShardChangePair creates queue (1 shard) on a fresh table, and returns three processes'
+// views of its pair (queue, "c"): an admin client that changes the shard count, a watching
+// client with its handle, and a pushing handle; both handles see a definition change at once.
+func newShardChangePair(t *testing.T, queue string) (admin, watching *dynamodbqueue.Client, wq, pq *dynamodbqueue.DynamoDBQueue) {
+	t.Helper()
+	_, table := newTable(t)
+	admin = newWatchClient(t, nil, table, dynamodbqueue.Options{})
+	if _, err := admin.CreateQueue(ctxT(t), queue, dynamodbqueue.QueueAttributes{Shards: 1}); err != nil {
+		t.Fatal(err)
+	}
+	watching = newWatchClient(t, nil, table, dynamodbqueue.Options{WatchFallbackRate: 0.001, DefinitionStaleness: time.Nanosecond})
+	pushing := newWatchClient(t, nil, table, dynamodbqueue.Options{DefinitionStaleness: time.Nanosecond})
+	return admin, watching, mustHandle(t, watching, queue, "c"), mustHandle(t, pushing, queue, "c")
+}
+
 // TestWatchHintsAcrossShardCountChange: a pair watched by another process's watcher, while a
 // third process raises and lowers its shard count (1, 4, 2, 1, 3) between pushes. Every push
 // wakes the watcher (hints are per pair, not per shard), and a pass over the pair after the
@@ -33,15 +48,8 @@ func receivedOnce(t *testing.T, seen map[string]bool, msgs []events.SQSMessage) 
 func TestWatchHintsAcrossShardCountChange(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
-	_, table := newTable(t)
-	admin := newWatchClient(t, nil, table, dynamodbqueue.Options{})
-	if _, err := admin.CreateQueue(ctx, "sc", dynamodbqueue.QueueAttributes{Shards: 1}); err != nil {
-		t.Fatal(err)
-	}
-	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchFallbackRate: 0.001, DefinitionStaleness: time.Nanosecond})
-	pushing := newWatchClient(t, nil, table, dynamodbqueue.Options{DefinitionStaleness: time.Nanosecond})
+	admin, watching, wq, pq := newShardChangePair(t, "sc")
 	sub := mustWatch(t, watching, "sc", "c")
-	wq, pq := mustHandle(t, watching, "sc", "c"), mustHandle(t, pushing, "sc", "c")
 	seen := map[string]bool{}
 	for i, shards := range []int{4, 2, 1, 3, 1} {
 		if _, err := admin.UpdateQueue(ctx, "sc", dynamodbqueue.QueueAttributes{Shards: shards}, 0); err != nil {
@@ -76,14 +84,7 @@ func TestWatchHintsAcrossShardCountChange(t *testing.T) {
 func TestLongPollHeldAcrossShardCountChange(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
-	_, table := newTable(t)
-	admin := newWatchClient(t, nil, table, dynamodbqueue.Options{})
-	if _, err := admin.CreateQueue(ctx, "lp", dynamodbqueue.QueueAttributes{Shards: 1}); err != nil {
-		t.Fatal(err)
-	}
-	polling := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchFallbackRate: 0.001, DefinitionStaleness: time.Nanosecond})
-	pushing := newWatchClient(t, nil, table, dynamodbqueue.Options{DefinitionStaleness: time.Nanosecond})
-	q, pq := mustHandle(t, polling, "lp", "c"), mustHandle(t, pushing, "lp", "c")
+	admin, polling, q, pq := newShardChangePair(t, "lp")
 	push(t, pq, bodies(3, "a")...)
 	type result struct {
 		msgs []events.SQSMessage
