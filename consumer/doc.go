@@ -30,7 +30,9 @@
 //     worker. A source whose poll came back full stays ready (it is drained); an empty poll
 //     makes it wait for its next wake-up; a short batch too, but the source is checked again
 //     a moment later unless a wake-up has it polled before (the watcher signals every push
-//     twice, 100 ms apart, so in the usual case that costs nothing extra). Polls do not wait
+//     twice, 100 ms apart, so in the usual case that costs nothing extra); a wake-up that
+//     came in while that short poll was in flight waits for the check (when polls take
+//     longer than 100 ms it is mostly the second signal of the push the poll served). Polls do not wait
 //     for messages: the watcher does.
 //   - Fairness: the scheduler is stride scheduling over the ready sources. Each source has a
 //     pass; the ready source with the lowest pass is polled next and is charged, per poll,

@@ -217,6 +217,19 @@ func (s *scheduler) done(i, got int, again bool, now time.Time) {
 	s.reconsider(i, now)
 }
 
+// doneShort is done for a poll that claimed got > 0 messages, fewer than it asked for: the
+// tenant is probably, not surely, drained, and is checked again at recheckAt unless it is
+// polled before. A wake-up that came in while the poll was in flight waits for that check
+// instead of causing another poll at once: when polls are slower than watchSettle (a loaded
+// server), it is most likely the watcher's second signal of the push this poll just served,
+// and if it announces a newer push, the check finds that push at most recheckAt-now later.
+// A wake-up after the poll still has the tenant polled at once.
+func (s *scheduler) doneShort(i, got int, now, recheckAt time.Time) {
+	s.tenants[i].ready = false
+	s.done(i, got, false, now)
+	s.recheck(i, recheckAt)
+}
+
 // finished records that a message of tenant i claimed earlier is handled (or given up).
 func (s *scheduler) finished(i int, now time.Time) {
 	s.tenants[i].inflight--

@@ -357,3 +357,60 @@ func TestSchedulerBatchSize(t *testing.T) {
 	poll("Burst 3", 2, 10, 3)
 	s.done(2, 0, false, now)
 }
+
+// TestSchedulerWakeDuringShortPoll: a wake-up that comes in while a poll is in flight, when
+// that poll then claims fewer messages than it asked for, waits for the recheck rather than
+// causing a second poll at once (under load it is mostly the watcher's second signal of the
+// push the poll served); the recheck polls the tenant, so a newer push is found at most
+// drainRecheck later. A wake-up after the poll, and one during a full or an empty poll, still
+// have the tenant polled at once.
+func TestSchedulerWakeDuringShortPoll(t *testing.T) {
+	now := epoch
+	s := newScheduler([]tenantLimits{{weight: 1}})
+	pollWith := func(wakeDuring bool) int {
+		t.Helper()
+		i, n, ok, _ := s.next(now, 10)
+		if !ok || i != 0 {
+			t.Fatalf("tenant 0 not polled though woken")
+		}
+		if wakeDuring {
+			s.wake(0, now)
+		}
+		return n
+	}
+	s.wake(0, now)
+	pollWith(true)
+	s.doneShort(0, 1, now, now.Add(drainRecheck))
+	if _, _, ok, at := s.next(now, 10); ok || !at.Equal(now.Add(drainRecheck)) {
+		t.Fatalf("woken during a short poll: next = %v (timer %v), want nothing until the recheck at %v", ok, at, now.Add(drainRecheck))
+	}
+	now = now.Add(drainRecheck)
+	pollWith(false) // the recheck
+	s.done(0, 0, false, now)
+	s.finished(0, now)
+
+	s.wake(0, now)
+	pollWith(false)
+	s.doneShort(0, 1, now, now.Add(drainRecheck))
+	s.finished(0, now)
+	s.wake(0, now) // after the poll: a new push
+	pollWith(false)
+	s.done(0, 0, false, now)
+
+	s.wake(0, now)
+	n := pollWith(true)
+	s.done(0, n, true, now) // full
+	for range n {
+		s.finished(0, now)
+	}
+	pollWith(false)
+	s.done(0, 0, false, now)
+	s.wake(0, now)
+	pollWith(true)
+	s.done(0, 0, false, now) // empty, woken meanwhile: polled again
+	pollWith(false)
+	s.done(0, 0, false, now)
+	if _, _, ok, _ := s.next(now, 10); ok {
+		t.Fatalf("polled without a wake-up")
+	}
+}
