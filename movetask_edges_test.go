@@ -143,27 +143,42 @@ func TestMoveTaskRetriedProgressWrite(t *testing.T) {
 }
 
 // TestMoveTaskPurgeDuringMove: another process purges the dead-letter queue, or the
-// destination, right after the task's first chunk moved (at its first progress write). A purge
-// of the dead-letter queue ends the task early (COMPLETED: nothing left) with the first chunk in
-// the destination and the rest gone; a purge of the destination removes the first chunk and
-// the task moves the rest. No message is in the destination twice and none that the purge did
-// not remove is missing.
+// destination, either right after the task's first chunk of 2 moved (at its first progress
+// write) or in the middle of the first message's move (its copy is in the destination, its
+// delete from the dead-letter queue not sent yet). A purge of the dead-letter queue ends the
+// task early (COMPLETED: nothing left) with what had moved in the destination and the rest gone;
+// a purge of the destination removes what had arrived and the task moves the rest. The count is
+// the number of messages moved; no message is in the destination twice and none that the purge
+// did not remove is missing.
 func TestMoveTaskPurgeDuringMove(t *testing.T) {
 	t.Parallel()
-	for _, purged := range []string{"work-dlq", "work"} {
-		t.Run(purged, func(t *testing.T) {
+	const n = 6
+	for _, tc := range []struct {
+		purged, at string
+		keep       []int // indexes of the messages left in the destination
+		moved      int64
+	}{
+		{"work-dlq", "progress", []int{0, 1}, 2},
+		{"work", "progress", []int{2, 3, 4, 5}, n},
+		{"work-dlq", "move", []int{0}, 1},
+		{"work", "move", []int{1, 2, 3, 4, 5}, n},
+	} {
+		t.Run(tc.purged+" at "+tc.at, func(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
-			const n = 6
 			f := newMoveEdgeFixture(t, n, 1, 1)
-			purger := f.other(t, purged)
+			purger := f.other(t, tc.purged)
 			task, err := f.c.StartMoveTask(ctx, "work-dlq", "t1", "work", 2)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var writes atomic.Int64
+			var hits atomic.Int64
 			f.api.set(func(op string, in any) error {
-				if isProgressWrite(op, in) && writes.Add(1) == 1 {
+				trigger := isProgressWrite(op, in)
+				if tc.at == "move" {
+					trigger = op == "DeleteItem" // the first: the first message's delete from the DLQ
+				}
+				if trigger && hits.Add(1) == 1 {
 					return purger.Purge(ctx)
 				}
 				return nil
@@ -173,16 +188,12 @@ func TestMoveTaskPurgeDuringMove(t *testing.T) {
 			if err != nil || done.Status != dynamodbqueue.MoveTaskCompleted {
 				t.Fatalf("run: %+v, %v", done, err)
 			}
-			got := drainAll(t, f.dst)
 			var want []string
-			var moved int64
-			if purged == "work-dlq" {
-				want, moved = f.bodies[:2], 2
-			} else {
-				want, moved = f.bodies[2:], n
+			for _, i := range tc.keep {
+				want = append(want, f.bodies[i])
 			}
-			if !slices.Equal(got, want) || done.Moved != moved || f.finalTask(t).Moved != moved {
-				t.Errorf("after a purge of %s: destination %v, %d counted (stored %d); want %v and %d", purged, got, done.Moved, f.finalTask(t).Moved, want, moved)
+			if got := drainAll(t, f.dst); !slices.Equal(got, want) || done.Moved != tc.moved || f.finalTask(t).Moved != tc.moved {
+				t.Errorf("destination %v, %d counted (stored %d); want %v and %d", got, done.Moved, f.finalTask(t).Moved, want, tc.moved)
 			}
 			if st, err := f.dlq.Stats(ctx); err != nil || st.Visible+st.InFlight+st.Delayed != 0 {
 				t.Errorf("dead-letter queue after the task: %+v, %v", st, err)
