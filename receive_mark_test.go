@@ -215,3 +215,29 @@ func TestIdleMarkDeadLetterMoveWakes(t *testing.T) {
 		t.Fatalf("dead-letter long poll returned %v; want the moved message", bodyList(got))
 	}
 }
+
+// TestIdleMarkOwnPushAndVisibilityChange: what this process does voids its marks at once: a
+// push of its own (no hint needs to be read back), and a visibility change that makes a held
+// message visible sooner than the mark recorded.
+func TestIdleMarkOwnPushAndVisibilityChange(t *testing.T) {
+	t.Parallel()
+	r := newMarkRig(t, "own", "c", dynamodbqueue.Options{})
+	r.settle(t, "idle pair")
+	push(t, r.pq, bodies(1, "own")...)
+	got := longPoll(t, r.pq, 20*time.Second)
+	if !slices.Equal(bodyList(got), []string{"own-000"}) {
+		t.Fatalf("long poll after a push of the same process returned %v", bodyList(got))
+	}
+	// Held for an hour: the next marks record that as nextVis.
+	if _, err := r.pq.ChangeVisibility(ctxT(t), time.Hour, toHandles(got)...); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t, "while the message is held")
+	if _, err := r.pq.ChangeVisibility(ctxT(t), time.Second, toHandles(got)...); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(2 * time.Second)
+	if again := longPoll(t, r.pq, 20*time.Second); !slices.Equal(bodyList(again), []string{"own-000"}) {
+		t.Fatalf("long poll after the visibility was shortened and ran out returned %v", bodyList(again))
+	}
+}
