@@ -29,7 +29,7 @@ func (e *env) runFairness(ctx context.Context) ([]*Result, error) {
 	m := e.cfg.Many
 	name := e.queueName("fair")
 	ids := tenantIDs(m.Quiet + 1)
-	papi, _ := e.client(QueueIndex)
+	papi, pmeter := e.client(QueueIndex)
 	prods := make([]*dynamodbqueue.DynamoDBQueue, len(ids))
 	for i, id := range ids {
 		prods[i] = e.queue(papi, name, id)
@@ -80,7 +80,7 @@ func (e *env) runFairness(ctx context.Context) ([]*Result, error) {
 		return out, err
 	}
 	bar := e.bar(int(m.Window/time.Second), "fairness: quiet tenants (s)")
-	before := p.meter.Snapshot()
+	before, pbefore := p.meter.Snapshot(), pmeter.Snapshot()
 	noisy0 := d.handledOf(ids[0])
 	noisyPolls0, quietPolls0 := d.polls.totals(ids[:1]), d.polls.totals(ids[1:])
 	start := time.Now()
@@ -131,6 +131,7 @@ wait:
 	elapsed := time.Since(start)
 	noisy := d.handledOf(ids[0]) - noisy0
 	used := p.meter.Snapshot().Sub(before)
+	pushes := pmeter.Snapshot().Sub(pbefore)
 	noisyPolls, quietPolls := d.polls.totals(ids[:1]).sub(noisyPolls0), d.polls.totals(ids[1:]).sub(quietPolls0)
 	// The quiet messages pushed last still need handling; the noisy tenant's figure is taken.
 	quietHandled := func() int64 {
@@ -177,6 +178,11 @@ wait:
 	r.figure("quiet_empty_polls", float64(quietPolls.empty))
 	r.figure("quiet_wakes", float64(quietPolls.wakes))
 	r.figure("quiet_polls_per_msg", ratio(float64(quietPolls.polls), float64(quietPolls.received)))
+	// What the table served in the window: the consumer process's requests and the quiet
+	// tenants' pushes (each a hint and a message write), against the consumer's alone in the
+	// capacity phase: when the sum is no more than that, the server had no capacity to spare.
+	r.figure("consumer_requests_per_sec", float64(used.Total().Requests)/elapsed.Seconds())
+	r.figure("push_requests_per_sec", float64(pushes.Total().Requests)/elapsed.Seconds())
 	if left := int64(b) - d.handledOf(ids[0]); left <= 0 {
 		r.Notes = append(r.Notes, "the backlog was drained before the window ended: the drain rate is a lower bound")
 	}
@@ -234,6 +240,7 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	r.figure("concurrency", float64(e.cfg.Many.Concurrency))
 	r.figure("noisy_polls", float64(polls.polls))
 	r.figure("noisy_msgs_per_poll", ratio(float64(polls.received), float64(polls.polls)))
+	r.figure("consumer_requests_per_sec", float64(used.Total().Requests)/elapsed.Seconds())
 	if drainedInWarmUp {
 		r.Notes = append(r.Notes, "the backlog was drained during the warm-up: measured from the consumer's start")
 	}
