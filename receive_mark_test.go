@@ -241,3 +241,25 @@ func TestIdleMarkOwnPushAndVisibilityChange(t *testing.T) {
 		t.Fatalf("long poll after the visibility was shortened and ran out returned %v", bodyList(again))
 	}
 }
+
+// TestIdleMarkSkewedClock: the polling process's clock runs a minute behind DynamoDB's and is
+// corrected by its first response; a claim of another process lapses after the pair was
+// marked, and the corrected clock reaches the mark's nextVis when the world's does.
+func TestIdleMarkSkewedClock(t *testing.T) {
+	t.Parallel()
+	r := newMarkRig(t, "skew", "c", dynamodbqueue.Options{})
+	dynamodbqueue.WithSkewedClock(r.pq, r.clk, -time.Minute)
+	if _, err := r.pq.Stats(ctxT(t)); err != nil { // one response corrects the clock
+		t.Fatal(err)
+	}
+	r.idle(t)
+	push(t, r.other, bodies(1, "skew")...)
+	if got := mustPoll(t, r.other, 30*time.Second, 1); len(got) != 1 {
+		t.Fatal("the other process received nothing")
+	}
+	r.settle(t, "while the claim holds")
+	r.clk.Advance(31 * time.Second)
+	if got := longPoll(t, r.pq, 20*time.Second); !slices.Equal(bodyList(got), []string{"skew-000"}) {
+		t.Fatalf("long poll of the skewed process after the claim lapsed returned %v", bodyList(got))
+	}
+}
