@@ -44,15 +44,15 @@
 //     if that is higher: it keeps the charge of its last poll. So a quiet tenant is polled
 //     before a backlog of the same weight is polled twice (its message waits for about one
 //     batch of a noisy neighbour, not for its backlog), and quiet tenants woken again and
-//     again cannot keep a backlog from its share: with N quiet tenants ready at every pick, a
-//     backlog of weight w gets w/(N+w) of the polls, and each of its polls claims a full
-//     batch (charged per message instead, a one-message poll of a quiet tenant cost a tenth
-//     of a backlog's, and the backlog got about a tenth of that). A source whose poll came
-//     back full stays ready, in the rotation, whatever woke it. A source cannot save up
-//     credit while idle or held back. A poll claims no more than twice what the source's
-//     last short poll claimed, so that the one-message polls of quiet tenants do not hold the
-//     idle workers a backlog's full batch needs while they are in flight. What stays out of
-//     the scheduler's hands is the table's own capacity: every quiet message costs its
+//     again cannot keep a backlog from its share: with N quiet tenants ready at every pick,
+//     a backlog of weight w gets w/(N+w) of the polls, each claiming as many messages as
+//     there are idle workers (charged per message instead, a one-message poll of a quiet
+//     tenant cost a tenth of a backlog's, and the backlog got about a tenth of that). A
+//     source whose poll came back full stays ready, in the rotation, whatever woke it. A
+//     source cannot save up credit while idle or held back. A poll claims no more than twice
+//     what the source's last short poll claimed, so that the one-message polls of quiet
+//     tenants do not hold the idle workers a backlog's batch needs while they are in flight.
+//     What stays out of the scheduler's hands is the table's own capacity: every quiet message costs its
 //     pushes, a poll (two when the watcher's second signal of its push comes after the first
 //     poll), a claim and a delete, and these take their share of what the server can do from
 //     a backlog's polls, which are then slower, not fewer. Measured figures are in

@@ -38,7 +38,7 @@ const strideScale = 720720
 // How many messages a poll claims is the idle workers' number, capped by the tenant's limits
 // and by what its last poll suggests (want): a tenant whose last poll came back short is
 // polled for twice what it got, so that a quiet tenant's poll does not hold every idle
-// worker while it is in flight, and the backlog's polls get full batches.
+// worker while it is in flight (the workers it reserved are released only when it returns).
 type scheduler struct {
 	tenants []tenant
 	ready   tenantHeap // eligible tenants by (pass, seq)
