@@ -83,7 +83,7 @@ func (lp *longPoll) retry(interval time.Duration) time.Duration {
 	return MaxWaitTime
 }
 
-// done ends the subscription.
+// done ends the subscription, and the poll's use of its checked-empty mark (receive_mark.go).
 func (lp *longPoll) done() {
 	lp.leaveMark()
 	if lp.sub != nil {

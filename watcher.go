@@ -68,7 +68,8 @@ var ErrWatchDisabled = errors.New("dynamodbqueue: watching is disabled (Options.
 type WatchStats struct {
 	// Watchers is the number of watchers running now (one per table with subscribers).
 	Watchers int
-	// Subscriptions is the number of open subscriptions (Watch, and long polls waiting).
+	// Subscriptions is the number of open subscriptions (Watch, long polls waiting, and the
+	// checked-empty marks of pairs long-polled within the last 10 s, see receive_mark.go).
 	Subscriptions int
 	// Ticks is the number of looks at the activity hints.
 	Ticks int64
