@@ -201,7 +201,8 @@ func ExampleIAMPolicy() {
 	//       "Condition": {
 	//         "ForAllValues:StringLike": {
 	//           "dynamodb:LeadingKeys": [
-	//             "@def|invoices"
+	//             "@def|invoices",
+	//             "@def|invoices-dlq"
 	//           ]
 	//         }
 	//       }
@@ -219,7 +220,8 @@ func ExampleIAMPolicy() {
 	//       "Condition": {
 	//         "ForAllValues:StringLike": {
 	//           "dynamodb:LeadingKeys": [
-	//             "@act|invoices|*"
+	//             "@act|invoices|*",
+	//             "@act|invoices-dlq|*"
 	//           ]
 	//         }
 	//       }

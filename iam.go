@@ -72,29 +72,37 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	}
 	tenant := policyStatement{Sid: "TenantItems", Effect: "Allow", Action: actions}
 	prefixes := []string{keys.PairPrefix(opts.QueueName, opts.ClientID) + "*"}
-	var dead *policyStatement
+	defKeys, hintKeys := []string{defPK(opts.QueueName)}, []string{hintPKPrefix + opts.QueueName + "|*"}
+	var dead []policyStatement // the statements on a dead-letter queue in another table
 	if opts.DeadLetterQueue != nil {
-		dlqARN, dlqPrefix, err := deadLetterGrant(opts)
+		// The dead-letter pair's items, its definition (a redrive reads its shard count) and,
+		// unless read-only, its activity hints (a move into it writes one).
+		dlqARN, dlqPrefix, dlqName, err := deadLetterGrant(opts)
 		if err != nil {
 			return "", err
 		}
 		if dlqARN == opts.TableARN {
 			prefixes = append(prefixes, dlqPrefix)
+			if dlqName != opts.QueueName {
+				defKeys, hintKeys = append(defKeys, defPK(dlqName)), append(hintKeys, hintPKPrefix+dlqName+"|*")
+			}
 		} else {
-			dead = &policyStatement{Sid: "DeadLetterItems", Effect: "Allow", Action: actions}
-			dead.Resource, dead.Condition = tableGrant(dlqARN, []string{dlqPrefix})
+			items := policyStatement{Sid: "DeadLetterItems", Effect: "Allow", Action: actions}
+			items.Resource, items.Condition = tableGrant(dlqARN, []string{dlqPrefix})
+			dead = append(dead, items, definitionGrant("DeadLetterQueueDefinition", dlqARN, defPK(dlqName)))
+			if !opts.ReadOnly {
+				dead = append(dead, hintGrant("DeadLetterActivityHints", dlqARN, hintPKPrefix+dlqName+"|*"))
+			}
 		}
 	}
 	tenant.Resource, tenant.Condition = tableGrant(opts.TableARN, prefixes)
 	doc := struct {
 		Version   string            `json:"Version"`
 		Statement []policyStatement `json:"Statement"`
-	}{Version: "2012-10-17", Statement: []policyStatement{tenant, definitionGrant(opts)}}
-	if dead != nil {
-		doc.Statement = append(doc.Statement, *dead)
-	}
+	}{Version: "2012-10-17", Statement: []policyStatement{tenant, definitionGrant("QueueDefinition", opts.TableARN, defKeys...)}}
+	doc.Statement = append(doc.Statement, dead...)
 	if !opts.ReadOnly {
-		doc.Statement = append(doc.Statement, hintGrant(opts))
+		doc.Statement = append(doc.Statement, hintGrant("ActivityHints", opts.TableARN, hintKeys...))
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -103,30 +111,30 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	return string(b), nil
 }
 
-// definitionGrant lets the tenant read its own queue's definition partition. The pattern is
-// the exact key (names cannot contain * or ?), since another queue's definition partition may
-// start with it.
-func definitionGrant(opts PolicyOptions) policyStatement {
+// definitionGrant lets the tenant read the definition partitions pks (its queue's, and its
+// dead-letter queue's) in tableARN. The patterns are the exact keys (names cannot contain * or
+// ?), since another queue's definition partition may start with one.
+func definitionGrant(sid, tableARN string, pks ...string) policyStatement {
 	return policyStatement{
-		Sid: "QueueDefinition", Effect: "Allow", Action: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem"},
-		Resource: []string{opts.TableARN},
+		Sid: sid, Effect: "Allow", Action: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+		Resource: []string{tableARN},
 		Condition: map[string]any{
-			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{defPK(opts.QueueName)}},
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": pks},
 		},
 	}
 }
 
-// hintGrant lets the tenant write its queue's activity hints (hint.go), which its pushes and
-// releases write so that other processes' watchers wake its consumers: writes only, on the
-// partitions "@act|<queue>|<k>". IAM cannot confine the sort key, so the tenant could write
+// hintGrant lets the tenant write its queue's (and its dead-letter queue's) activity hints
+// (hint.go), which its pushes, releases and dead-letter moves write so that other processes'
+// watchers wake its consumers: writes only, on the partitions "@act|<queue>|<k>" (patterns). IAM cannot confine the sort key, so the tenant could write
 // hints naming other clients of the queue: at worst they wake spuriously, or a little later
 // (the watchers' fallback bounds it); it can read nothing there.
-func hintGrant(opts PolicyOptions) policyStatement {
+func hintGrant(sid, tableARN string, patterns ...string) policyStatement {
 	return policyStatement{
-		Sid: "ActivityHints", Effect: "Allow", Action: []string{"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
-		Resource: []string{opts.TableARN},
+		Sid: sid, Effect: "Allow", Action: []string{"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"},
+		Resource: []string{tableARN},
 		Condition: map[string]any{
-			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{hintPKPrefix + opts.QueueName + "|*"}},
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": patterns},
 		},
 	}
 }
@@ -140,8 +148,8 @@ func tableGrant(tableARN string, prefixes []string) ([]string, map[string]any) {
 }
 
 // deadLetterGrant resolves the dead-letter pair of opts the way the queue does (dlqTarget) and
-// returns its table's ARN and its LeadingKeys pattern.
-func deadLetterGrant(opts PolicyOptions) (tableARN, prefix string, err error) {
+// returns its table's ARN, its LeadingKeys pattern and its queue name.
+func deadLetterGrant(opts PolicyOptions) (tableARN, prefix, queue string, err error) {
 	arnPrefix, table, hasName := strings.Cut(opts.TableARN, ":table/")
 	s := settings{table: table, queue: opts.QueueName, client: opts.ClientID, dlq: opts.DeadLetterQueue}
 	if !hasName {
@@ -149,23 +157,23 @@ func deadLetterGrant(opts PolicyOptions) (tableARN, prefix string, err error) {
 	}
 	t, q, c := s.dlqTarget()
 	if err := keys.ValidateName("dead-letter queue name", q); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if err := keys.ValidateName("dead-letter client ID", c); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	tableARN = opts.TableARN
 	if t != s.table {
 		if !hasName {
-			return "", "", argError("TableARN", "TableARN %q has no :table/<name>, so the ARN of dead-letter table %q cannot be derived from it", opts.TableARN, t)
+			return "", "", "", argError("TableARN", "TableARN %q has no :table/<name>, so the ARN of dead-letter table %q cannot be derived from it", opts.TableARN, t)
 		}
 		if err := validateTableName(t); err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		tableARN = arnPrefix + ":table/" + t
 	}
 	if tableARN == opts.TableARN && q == opts.QueueName && c == opts.ClientID {
-		return "", "", argError("DeadLetterQueue", "dead-letter queue is the queue itself")
+		return "", "", "", argError("DeadLetterQueue", "dead-letter queue is the queue itself")
 	}
-	return tableARN, keys.PairPrefix(q, c) + "*", nil
+	return tableARN, keys.PairPrefix(q, c) + "*", q, nil
 }
