@@ -30,33 +30,24 @@
 //     worker. A source whose poll came back full stays ready (it is drained); an empty poll
 //     makes it wait for its next wake-up; a short batch too, but the source is checked again
 //     a moment later unless a wake-up has it polled before (the watcher signals every push
-//     twice, 100 ms apart, so in the usual case that costs nothing extra); a wake-up that
-//     came in while that short poll was in flight waits for the check (when polls take
-//     longer than 100 ms it is mostly the second signal of the push the poll served). Polls do not wait
+//     twice, 100 ms apart, so in the usual case that costs nothing extra). Polls do not wait
 //     for messages: the watcher does.
 //   - Fairness: the scheduler is stride scheduling over the ready sources. Each source has a
-//     pass; the ready source with the lowest pass is polled next and is charged, per poll,
-//     stride = K/weight (TenantOptions.Weight), whatever the poll claims: a poll is one
-//     request to the table and one round trip, as dear with one message as with a full batch.
-//     So ready sources are polled in proportion to their weights, and sources with a backlog
-//     (full batches) share the messages that way too, however large one backlog is. A
-//     source woken from idle starts at the pass of the source polled last, or at its own pass
-//     if that is higher: it keeps the charge of its last poll. So a quiet tenant is polled
-//     before a backlog of the same weight is polled twice (its message waits for about one
-//     batch of a noisy neighbour, not for its backlog), and quiet tenants woken again and
-//     again cannot keep a backlog from its share: with N quiet tenants ready at every pick,
-//     a backlog of weight w gets w/(N+w) of the polls, each claiming as many messages as
-//     there are idle workers (charged per message instead, a one-message poll of a quiet
-//     tenant cost a tenth of a backlog's, and the backlog got about a tenth of that). A
+//     pass; the ready source with the lowest pass is polled next and is charged, per message
+//     it claims, stride = K/weight (TenantOptions.Weight; one stride for an empty poll). So
+//     sources with a backlog share the workers in proportion to their weights, however large
+//     one backlog is. A source woken from idle starts at the pass of the source polled last,
+//     or at its own pass if that is higher: it keeps the charge of its last poll. So a quiet
+//     tenant whose last poll claimed one message is polled before a backlog of the same
+//     weight is polled twice (its message waits for about one batch of a noisy neighbour,
+//     not for its backlog), and quiet tenants woken again and again, however often, cannot
+//     keep a backlog from its weighted share: each of them is charged for every poll. A
 //     source whose poll came back full stays ready, in the rotation, whatever woke it. A
-//     source cannot save up credit while idle or held back. A poll claims no more than twice
-//     what the source's last short poll claimed, so that the one-message polls of quiet
-//     tenants do not hold the idle workers a backlog's batch needs while they are in flight.
-//     What stays out of the scheduler's hands is the table's own capacity: every quiet message costs its
-//     pushes, a poll (two when the watcher's second signal of its push comes after the first
-//     poll), a claim and a delete, and these take their share of what the server can do from
-//     a backlog's polls, which are then slower, not fewer. Measured figures are in
-//     docs/BENCHMARKS.md (workload fairness).
+//     source cannot save up credit while idle or held back. What stays out of the
+//     scheduler's hands is the table's own capacity: every quiet message costs its pushes, a
+//     poll (two when the watcher's second signal of its push comes after the first poll), a
+//     claim and a delete, and these take their share of what the server can do from a
+//     backlog's polls, which are then slower, not fewer.
 //   - Fair groups within a source (dynamodbqueue.AttributeFairGroupID, SQS's MessageGroupId on
 //     a standard queue) need nothing from the consumer: the receive passes of the source's
 //     queue take turns over its shards, and each fair group has its shard, so a quiet group's

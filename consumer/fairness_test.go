@@ -16,10 +16,10 @@ import (
 // TestBacklogDrainsAmongWokenTenants: a tenant with a backlog keeps draining while quiet
 // tenants are woken again and again, for as long as the backlog lasts: each quiet message's
 // handler pushes the next message of its tenant, so a quiet tenant always has a wake-up
-// coming. Stride scheduling, charging per poll, keeps the backlog's polls within one of every
-// quiet tenant's, so by the time a quiet tenant's m-th message is handled (it was polled at
-// least m times) the backlog was polled at least m-1 times, each claiming at least one
-// message, all but Concurrency of them handled. Before, a woken tenant started at the
+// coming. Stride scheduling keeps the backlog's charge within one batch of every quiet
+// tenant's, so by the time a quiet tenant's m-th message is handled (it was polled at least
+// m times, each charged as at least one message) the backlog has had at least m-1 messages
+// claimed, all but Concurrency of them handled. Before, a woken tenant started at the
 // virtual time whatever it had been charged, so wake-ups that came faster than the polls
 // stayed ahead of the backlog (the fairness bench of issue 11 saw none of it handled in
 // 30 s). Here the wake-ups come no faster than the single poller, so this test does not

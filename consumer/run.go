@@ -237,14 +237,12 @@ func (r *run) poll() {
 		// its turn. A failed poll is retried. An empty poll means the source is drained, until
 		// its next wake-up. A short batch probably drained it too, but is no proof (claims lost
 		// to other consumers, messages written just after the poll read the index): the
-		// source is checked again after drainRecheck, unless a wake-up after the poll has it
-		// polled before (the watcher signals each push a second time shortly after the
-		// first); a wake-up during the poll waits for the check (see scheduler.doneShort).
+		// source is checked again after drainRecheck, unless a wake-up has it polled before
+		// (the watcher signals each push a second time shortly after the first).
 		now := r.c.now()
+		r.sched.done(i, len(msgs), len(msgs) == k || err != nil, now)
 		if len(msgs) > 0 && len(msgs) < k && err == nil {
-			r.sched.doneShort(i, len(msgs), now, now.Add(drainRecheck))
-		} else {
-			r.sched.done(i, len(msgs), len(msgs) == k || err != nil, now)
+			r.sched.recheck(i, now.Add(drainRecheck))
 		}
 		r.mu.Unlock()
 		r.thooks.OnPoll(r.base, src.id, len(msgs))

@@ -8,10 +8,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// strideScale is the pass a tenant of weight 1 is charged per poll; a tenant of weight w is
+// strideScale is the pass a tenant of weight 1 is charged per message; a tenant of weight w is
 // charged strideScale/w. It is lcm(1..16), so common weights divide it exactly (for others the
 // rounding is below 0.2% at MaxTenantWeight), and a pass overflows only after about 2.5e13
-// polls of weight 1.
+// messages of weight 1.
 const strideScale = 720720
 
 // scheduler decides which source the dispatcher polls next, and how many messages it may claim
@@ -22,23 +22,12 @@ const strideScale = 720720
 // eligible: ready (they may have messages: a wake-up since their last poll, or their last poll
 // came back full), not being polled, under their concurrency limit and not held back by
 // their rate limit. Each tenant has a pass; the eligible tenant with the lowest pass is polled
-// next (ties: the one eligible longest), and is charged stride = strideScale/weight per poll,
-// whatever the poll claims. A poll is what the consumer spends: one Query, as costly for the
-// server when it finds one message as when it fills a batch, and one trip that the next poll
-// of the tenant waits for. Charged per message instead, a quiet tenant's one-message poll cost
-// it a tenth of a backlog's full poll, so once quiet tenants woke as often as the consumer
-// could poll, a backlog got a tenth of their polls each (1 % of the polls with 99 quiet
-// tenants). Per poll, a backlog of weight w is polled w times as often as a ready tenant of
-// weight 1, and while every tenant with work fills its batches that is also its share of
-// the messages. A tenant that becomes eligible again starts at no lower than the pass of the
-// last tenant picked (the virtual time), so it cannot save up credit while idle or blocked
-// and then monopolise the workers. A tenant woken from idle keeps what it was charged before
-// (see wake), so quiet tenants woken again and again cannot keep a backlog from its share.
-//
-// How many messages a poll claims is the idle workers' number, capped by the tenant's limits
-// and by what its last poll suggests (want): a tenant whose last poll came back short is
-// polled for twice what it got, so that a quiet tenant's poll does not hold every idle
-// worker while it is in flight (the workers it reserved are released only when it returns).
+// next (ties: the one eligible longest), and is charged stride = strideScale/weight per message
+// it claims (one stride for an empty poll, so that polls that find nothing are not free). A
+// tenant that becomes eligible again starts at no lower than the pass of the last tenant
+// picked (the virtual time), so it cannot save up credit while idle or blocked and then
+// monopolise the workers. A tenant woken from idle keeps what it was charged before (see
+// wake), so quiet tenants woken again and again cannot keep a backlog from its share.
 type scheduler struct {
 	tenants []tenant
 	ready   tenantHeap // eligible tenants by (pass, seq)
@@ -60,9 +49,6 @@ type tenant struct {
 	polling  bool   // a poll of it is in progress
 	polls    uint64 // polls begun, for recheck
 	inflight int    // messages claimed and not yet handled
-	// want caps the next poll's batch (0: no cap): twice what the last short poll claimed,
-	// no cap after a full one.
-	want int
 	// notBefore holds the tenant back while its rate limit has no token.
 	notBefore time.Time
 	heapIdx   int // index in scheduler.ready, -1 when not there
@@ -95,8 +81,9 @@ func newScheduler(limits []tenantLimits) *scheduler {
 // before it went idle. Forgiving that charge (starting every woken tenant at the virtual time)
 // starved a backlog: polling a tenant at the virtual time does not move it, so a stream of
 // wake-ups of quiet tenants stayed ahead of the backlog, whose pass is one batch further, for
-// as long as the stream lasted. Kept, the charge (one poll) is paid off as the virtual time
-// moves on: a woken tenant is polled before a backlog of the same weight is polled twice.
+// as long as the stream lasted. Kept, the charge is paid off as the virtual time moves on: a
+// quiet tenant whose last poll was one message is polled before a backlog of the same weight
+// is polled twice.
 func (s *scheduler) wake(i int, now time.Time) {
 	s.tenants[i].ready = true
 	s.reconsider(i, now) // pass = max(pass, vtime)
@@ -161,9 +148,6 @@ func (s *scheduler) next(now time.Time, capacity int) (i, n int, ok bool, wakeAt
 		i = heap.Pop(&s.ready).(tenantRef).i
 		t := &s.tenants[i]
 		n = capacity
-		if t.want > 0 {
-			n = min(n, t.want)
-		}
 		if t.maxConc > 0 {
 			n = min(n, t.maxConc-t.inflight)
 		}
@@ -196,16 +180,12 @@ func (s *scheduler) next(now time.Time, capacity int) (i, n int, ok bool, wakeAt
 // done records that the poll of tenant i, started by next, claimed got messages at now.
 // again says the tenant may have more (its batch came back full, or the poll failed and is to
 // be retried): it stays ready. Otherwise it waits for its next wake-up, unless one came in
-// during the poll. The poll is charged one stride, whatever it claimed.
+// during the poll.
 func (s *scheduler) done(i, got int, again bool, now time.Time) {
 	t := &s.tenants[i]
 	t.polling = false
-	switch {
-	case again:
+	if again {
 		t.ready = true
-		t.want = 0
-	case got > 0:
-		t.want = 2 * got
 	}
 	if got > 0 {
 		t.inflight += got
@@ -213,21 +193,8 @@ func (s *scheduler) done(i, got int, again bool, now time.Time) {
 			t.limiter.AllowN(now, got) // next gave no more than the tokens there were
 		}
 	}
-	t.pass += t.stride
+	t.pass += uint64(max(got, 1)) * t.stride
 	s.reconsider(i, now)
-}
-
-// doneShort is done for a poll that claimed got > 0 messages, fewer than it asked for: the
-// tenant is probably, not surely, drained, and is checked again at recheckAt unless it is
-// polled before. A wake-up that came in while the poll was in flight waits for that check
-// instead of causing another poll at once: when polls are slower than watchSettle (a loaded
-// server), it is most likely the watcher's second signal of the push this poll just served,
-// and if it announces a newer push, the check finds that push at most recheckAt-now later.
-// A wake-up after the poll still has the tenant polled at once.
-func (s *scheduler) doneShort(i, got int, now, recheckAt time.Time) {
-	s.tenants[i].ready = false
-	s.done(i, got, false, now)
-	s.recheck(i, recheckAt)
 }
 
 // finished records that a message of tenant i claimed earlier is handled (or given up).

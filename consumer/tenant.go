@@ -29,11 +29,10 @@ type TenantOptions struct {
 	// Only with Rate; 0 means ceil(Rate), at least 1. A poll claims at most Burst messages.
 	Burst int
 
-	// Weight is the tenant's share of the polls when several tenants have messages
-	// (1..MaxTenantWeight; 0 means 1): a tenant of weight 2 is polled twice as often as one of
-	// weight 1 while both are ready, so it is served twice as many messages while both have a
-	// backlog (every poll a full batch). Weights only matter under contention: a tenant alone
-	// gets all the workers its other limits allow.
+	// Weight is the tenant's share of the workers when several tenants have messages
+	// (1..MaxTenantWeight; 0 means 1): a tenant of weight 2 is served twice as many messages
+	// as one of weight 1 while both have a backlog. Weights only matter under contention:
+	// a tenant alone gets all the workers its other limits allow.
 	Weight int
 }
 
