@@ -400,6 +400,11 @@ func (w *watcher) tick() bool {
 		if sweepOnly {
 			continue
 		}
+		// A cursor ahead of now was set before this process's clock was corrected (a clock
+		// that ran ahead): read from now, or the hints until the clock got there would go unread.
+		if wq.cursor.After(now) {
+			wq.cursor = now
+		}
 		lo := keys.VisBound(wq.cursor.Add(-watchOverlap))
 		for k := 0; k < ws.hintParts; k++ {
 			looks = append(looks, &look{queue: name, pk: hintPK(name, k), lo: lo, hi: keys.VisBound(now)})
