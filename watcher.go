@@ -175,6 +175,7 @@ type watcher struct {
 	dueAt   map[pairID]time.Time
 	tokens  float64
 	swept   bool // the last tick spent its requests on the sweep instead of the hints
+	owed    int  // ticks that send nothing, to repay the last sweep's requests beyond one
 }
 
 // watchedQueue is what a watcher knows about one queue: its subscribed pairs, where its last
@@ -381,13 +382,19 @@ func (w *watcher) tick() bool {
 	// The fallback budget accrues per tick, not per second of wall clock: a tick that ran late
 	// does not make the next spend more, and the cost of N ticks is bounded by N, whatever the
 	// load. Below one check per tick (the defaults), a tick spends its requests either on the
-	// hints or on the fallback sweep, never both, and never on the sweep twice in a row: an idle
-	// watcher sends one request per tick and hint partition (Options.WatchInterval), and a
-	// sweeping tick only delays the hints it skips to the next tick, which reads them from its
-	// cursor as usual. A higher rate sweeps on every tick, besides the hints.
+	// hints or on the fallback sweep, never both, and never on the sweep twice in a row; a check
+	// that sent more than one request (a definition read, several shards) is repaid by as many
+	// ticks that send nothing. So an idle watcher sends one request per tick and hint partition
+	// (Options.WatchInterval), and a sweeping or repaying tick only delays the hints it skips to
+	// the next tick, which reads them from its cursor as usual. A higher rate sweeps on every
+	// tick, besides the hints.
 	perTick := ws.fallbackRate * ws.interval.Seconds()
 	w.tokens = min(w.tokens+perTick, max(perTick, 1))
-	sweepOnly := perTick < 1 && w.tokens >= 1 && !w.swept
+	repaying := perTick < 1 && w.owed > 0
+	if repaying {
+		w.owed--
+	}
+	sweepOnly := !repaying && perTick < 1 && w.tokens >= 1 && !w.swept
 	w.swept = sweepOnly
 	var looks []*look
 	for name, wq := range w.queues {
@@ -397,7 +404,7 @@ func (w *watcher) tick() bool {
 			}
 			continue
 		}
-		if sweepOnly {
+		if sweepOnly || repaying {
 			continue
 		}
 		// A cursor ahead of now was set before this process's clock was corrected (a clock
@@ -485,7 +492,12 @@ func (w *watcher) tick() bool {
 	}
 	w.mu.Unlock()
 
-	if sweepOnly || perTick >= 1 {
+	if sweepOnly {
+		sent := w.sweep(ctx)
+		w.mu.Lock()
+		w.owed = max(sent-1, 0)
+		w.mu.Unlock()
+	} else if perTick >= 1 {
 		w.sweep(ctx)
 	}
 	return true
@@ -553,21 +565,22 @@ func (co *core) noteClaims(s *settings, n int, vt time.Duration) {
 // sweep spends the fallback budget (accrued by tick): it checks subscribed pairs directly,
 // those whose claims ran out first, then the others in turn, and wakes those that have visible
 // work. With budget B requests per second and P pairs of one shard each, every pair is checked
-// at least every P/B seconds.
-func (w *watcher) sweep(ctx context.Context) {
+// at least every P/B seconds. It returns the number of requests it sent.
+func (w *watcher) sweep(ctx context.Context) (sent int) {
 	ws := &w.co.watch
 	for {
 		w.mu.Lock()
 		if w.tokens < 1 {
 			w.mu.Unlock()
-			return
+			return sent
 		}
 		p, ok := w.nextCheckLocked()
 		w.mu.Unlock()
 		if !ok {
-			return
+			return sent
 		}
 		found, reqs, err := w.check(ctx, p)
+		sent += reqs
 		ws.fallbackReqs.Add(int64(reqs))
 		w.mu.Lock()
 		w.tokens -= float64(max(reqs, 1))

@@ -44,9 +44,13 @@ type ViaSQSConfig struct {
 	Messages, Producers, Consumers, BatchSize, BodySize, Rounds int
 	// IdleClients are the counts of idle SQS clients, each long-polling (WaitTimeSeconds=20)
 	// its own tenant's queue (e.g. 1 and 1000); IdleWindow is how long the server's DynamoDB
-	// requests are counted while they wait.
+	// requests are counted while they wait, IdleSettle how long they wait before that (once
+	// 95% of them wait): the clients' first polls (a pass and a probe each) are done by then,
+	// and the pairs of the phases before are no longer watched (their checked-empty marks
+	// linger 10 s), so the window counts what idle clients cost, not their start.
 	IdleClients []int
 	IdleWindow  time.Duration
+	IdleSettle  time.Duration
 	// LatencyMessages are sent one at a time, LatencyGap apart, to random idle clients of the
 	// largest count; their push-to-receive latency is reported.
 	LatencyMessages int
@@ -451,6 +455,11 @@ func (v *viaSQS) idle(ctx context.Context, k int, measureLatency bool) ([]time.D
 		case <-ctx.Done():
 			return nil, 0, nil, ctx.Err()
 		}
+	}
+	select {
+	case <-time.After(v.cfg.IdleSettle):
+	case <-ctx.Done():
+		return nil, 0, nil, ctx.Err()
 	}
 	before, beforeOps := v.requests.Load(), v.ops()
 	t0 := time.Now()

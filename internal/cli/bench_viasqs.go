@@ -17,6 +17,7 @@ type viaSQSFlags struct {
 	enabled         bool
 	idle            string
 	idleWindow      time.Duration
+	idleSettle      time.Duration
 	latencyMessages int
 	latencyGap      time.Duration
 }
@@ -26,6 +27,7 @@ func addViaSQSFlags(fl *pflag.FlagSet) *viaSQSFlags {
 	fl.BoolVar(&f.enabled, "via-sqs", false, "instead of the workloads: throughput through the SQS endpoint (ddbq serve) with the Go SDK next to the library, then idle long-polling SQS clients")
 	fl.StringVar(&f.idle, "sqs-idle-clients", "1,1000", "via-sqs: counts of idle SQS clients, each long-polling its own tenant's queue")
 	fl.DurationVar(&f.idleWindow, "sqs-idle-window", 20*time.Second, "via-sqs: how long the server's DynamoDB requests are counted while the clients wait")
+	fl.DurationVar(&f.idleSettle, "sqs-idle-settle", 12*time.Second, "via-sqs: how long the clients wait before their requests are counted (past their first polls and the 10 s linger of the phases before)")
 	fl.IntVar(&f.latencyMessages, "sqs-latency-messages", 100, "via-sqs: messages sent one at a time to idle clients, timed to their receive")
 	fl.DurationVar(&f.latencyGap, "sqs-latency-gap", 100*time.Millisecond, "via-sqs: pause between those messages")
 	return f
@@ -63,7 +65,7 @@ func (a *app) benchViaSQS(ctx context.Context, c bench.Config, f *viaSQSFlags) (
 		AWS: cfg, Table: table,
 		Messages: c.Messages, Producers: c.Producers, Consumers: c.Consumers, BatchSize: c.BatchSize,
 		BodySize: c.BodySize, Rounds: c.Rounds,
-		IdleClients: idle, IdleWindow: f.idleWindow, LatencyMessages: f.latencyMessages, LatencyGap: f.latencyGap,
+		IdleClients: idle, IdleWindow: f.idleWindow, IdleSettle: f.idleSettle, LatencyMessages: f.latencyMessages, LatencyGap: f.latencyGap,
 		Progress: c.Progress,
 	}, a.stdout, a.g.json)
 	return err
