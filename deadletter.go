@@ -152,9 +152,9 @@ func encodeRecord(r record) map[string]types.AttributeValue {
 const redriveClaim = 5 * time.Minute
 
 // RedriveDeadLetters moves up to max messages (0 = all) from the dead-letter queue back to this
-// queue, oldest first in each of the dead-letter queue's shards, and returns how many it moved. A moved message starts over: receive
-// count 0, visible at once, and back in its message group if it had one. Messages a consumer
-// of the dead-letter queue holds right now are left alone.
+// queue, oldest first in each of the dead-letter queue's shards, and returns how many it moved.
+// A moved message starts over: receive count 0, visible at once, and back in its message group
+// if it had one. Messages a consumer of the dead-letter queue holds right now are left alone.
 func (q *DynamoDBQueue) RedriveDeadLetters(ctx context.Context, max int) (moved int, err error) {
 	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
