@@ -43,12 +43,14 @@ import (
 //
 // A purge only removes work, and a shard-count change is covered because the probe reads every
 // shard of s.shards and pushes to new shards write hints. What no hint announces and this
-// process does not do (another process shortens a visibility timeout, deletes a FIFO group's
-// message so the next one is free, or pushes without hints because IAM denies them or the hint
-// write failed after a retry applied it) is found by the watcher's fallback sweep, which keeps
-// checking a marked pair because the mark keeps it subscribed; its check wakes the pair and so
-// voids the mark. That bounds the delay as it does for a waiting long poll (P/B seconds for P
-// watched pairs and a fallback budget of B requests per second).
+// process does not do is found by the watcher's fallback sweep, which keeps checking a marked
+// pair because the mark keeps it subscribed (its check wakes the pair and so voids the mark):
+// within P/B seconds for P watched pairs and a fallback budget of B requests per second, as for
+// a waiting long poll. That is a push without hints (IAM denies them, or the hint write failed
+// after a retry applied it). Another process that shortens a visibility timeout, or deletes a
+// FIFO group's head so the next message is free, is seen sooner: by nextVis at the latest,
+// since the claimed item (or the group's lock item) sat in the ready index at the old expiry
+// when the probe read it.
 //
 // A mark lingers, subscribed, for markLinger after the last long poll of its pair ended, then it
 // is dropped with its subscription. Memory: about 0.5 KB per marked pair (the mark, its
