@@ -110,33 +110,30 @@ func (c *defCache) readWhole(table, queue, client string) bool {
 func (c *defCache) store(k string, e defEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]defEntry{}
-	}
-	if len(c.entries) >= maxCachedDefs {
-		for key, old := range c.entries {
-			if time.Since(old.at) >= c.staleness {
-				delete(c.entries, key)
-			}
-		}
-	}
-	c.entries[k] = e
+	c.entries = putFresh(c.entries, k, e, c.staleness, func(e defEntry) time.Time { return e.at })
 }
 
 func (c *defCache) storeQueue(k string, d queueDefs) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.queues == nil {
-		c.queues = map[string]queueDefs{}
+	c.queues = putFresh(c.queues, k, d, c.staleness, func(d queueDefs) time.Time { return d.at })
+}
+
+// putFresh sets m[k] = v (making m if nil) and returns m. When m holds maxCachedDefs entries
+// already, it first drops those read at least staleness ago, so the cache stays bounded.
+func putFresh[V any](m map[string]V, k string, v V, staleness time.Duration, at func(V) time.Time) map[string]V {
+	if m == nil {
+		m = map[string]V{}
 	}
-	if len(c.queues) >= maxCachedDefs {
-		for key, old := range c.queues {
-			if time.Since(old.at) >= c.staleness {
-				delete(c.queues, key)
+	if len(m) >= maxCachedDefs {
+		for key, old := range m {
+			if time.Since(at(old)) >= staleness {
+				delete(m, key)
 			}
 		}
 	}
-	c.queues[k] = d
+	m[k] = v
+	return m
 }
 
 // invalidate drops every entry of a queue: this process changed its definition, so its own

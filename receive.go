@@ -208,9 +208,10 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 // receivePass makes one pass over the shards, starting at the shard after the one the pair's
 // previous pass in this process started at (passStart: random at first, so consumers spread
 // out; then in turn, so every shard is first once in any s.shards passes, and a quiet fair
-// group's shard is reached however full the others are), and claims up to want messages. It reads every shard of s.shards: the ones
-// producers write to now (writeShards) and those above, which a lowered shard count gave up
-// and which still hold messages pushed before (QueueDefinition.MaxShards). Those are drained
+// group's shard is reached however full the others are), and claims up to want messages. It
+// reads every shard of s.shards: the ones producers write to now (writeShards) and those
+// above, which a lowered shard count gave up and which still hold messages pushed before
+// (QueueDefinition.MaxShards). Those are drained
 // in the same rotation, so they are not starved under load, and once found empty each is
 // skipped for the definition staleness bound (a producer that has not seen the lower count yet
 // may still write there within it).

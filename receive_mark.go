@@ -222,7 +222,7 @@ func (lp *longPoll) makeMark(ctx context.Context) markResult {
 	if !ok {
 		return markNone
 	}
-	next, empty, err := lp.q.probeEmpty(ctx, s)
+	next, empty, _, err := lp.q.probeEmpty(ctx, s, "Query (idle mark)")
 	if err != nil || !empty {
 		lp.noProbe = true
 		if err != nil {
@@ -237,28 +237,31 @@ func (lp *longPoll) makeMark(ctx context.Context) markResult {
 	return markSet
 }
 
-// probeEmpty reads the smallest vis of every shard of s.shards. empty says that nothing is
-// visible now; next is the earliest time something stored becomes visible (zero: nothing).
-func (q *DynamoDBQueue) probeEmpty(ctx context.Context, s *settings) (next time.Time, empty bool, err error) {
+// probeEmpty reads the smallest vis of every shard of s.shards, until one has something due.
+// empty says that nothing is visible now; next is the earliest time something stored becomes
+// visible (zero: nothing); sent is the number of queries, op their name in errors. Marks use
+// it, and so does the watcher's fallback check.
+func (q *DynamoDBQueue) probeEmpty(ctx context.Context, s *settings, op string) (next time.Time, empty bool, sent int, err error) {
 	now := q.core.now()
 	st := q.store(s.table)
 	for shard := 0; shard < s.shards; shard++ {
-		vis, err := st.EarliestVis(ctx, s.pk(shard), "Query (idle mark)")
+		vis, err := st.EarliestVis(ctx, s.pk(shard), op)
+		sent++
 		if err != nil {
-			return time.Time{}, false, err
+			return time.Time{}, false, sent, err
 		}
 		if vis == "" {
 			continue
 		}
 		at, _, err := keys.ParseVis(vis)
 		if err != nil || !at.After(now) {
-			return time.Time{}, false, nil // due now (or not understood): look as usual
+			return time.Time{}, false, sent, nil // due now (or not understood): look as usual
 		}
 		if next.IsZero() || at.Before(next) {
 			next = at
 		}
 	}
-	return next, true, nil
+	return next, true, sent, nil
 }
 
 // leaveMark ends the poll's use of its mark; the last poll to leave starts the linger.

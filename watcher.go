@@ -633,18 +633,9 @@ func (w *watcher) check(ctx context.Context, p pairID) (found bool, reqs int, er
 	if err := s.checkQueue(); err != nil {
 		return false, reqs, err
 	}
-	st := q.store(w.table)
-	for shard := 0; shard < s.shards; shard++ {
-		recs, _, err := st.ReadyPage(ctx, store.Ready{PK: s.pk(shard), Now: w.co.now(), Forward: true, Limit: 1, KeysOnly: true, Op: "Query (watch fallback)"})
-		reqs++
-		if err != nil {
-			return false, reqs, err
-		}
-		if len(recs) > 0 {
-			return true, reqs, nil
-		}
-	}
-	return false, reqs, nil
+	// The same per-shard look as a long poll's checked-empty probe (receive_mark.go).
+	_, empty, sent, err := q.probeEmpty(ctx, s, "Query (watch fallback)")
+	return err == nil && !empty, reqs + sent, err
 }
 
 // dueHeap orders scheduled checks by time.

@@ -49,9 +49,18 @@ var keys = testKeys{
 // newTable creates a fresh table and returns a queue Client on it.
 func newTable(t testing.TB) *dynamodbqueue.Client {
 	t.Helper()
-	table := testenv.TableName(t)
-	c, err := dynamodbqueue.New(dynamodbqueue.Options{API: testenv.Client(t), Table: table, SigningKey: []byte("test-signing-key"),
-		Logger: slog.New(slog.DiscardHandler), DefinitionStaleness: time.Second})
+	return newTableWith(t, dynamodbqueue.Options{DefinitionStaleness: time.Second})
+}
+
+// newTableWith is newTable with the client's options: the table, signing key and logger are
+// set here, and the API too unless opts has one.
+func newTableWith(t testing.TB, opts dynamodbqueue.Options) *dynamodbqueue.Client {
+	t.Helper()
+	if opts.API == nil {
+		opts.API = testenv.Client(t)
+	}
+	opts.Table, opts.SigningKey, opts.Logger = testenv.TableName(t), []byte("test-signing-key"), slog.New(slog.DiscardHandler)
+	c, err := dynamodbqueue.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

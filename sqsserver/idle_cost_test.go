@@ -41,17 +41,7 @@ func (c *readyQueryCounter) Query(ctx context.Context, in *dynamodb.QueryInput, 
 func TestIdleLongPollsCostNoQueries(t *testing.T) {
 	const n = 20
 	api := &readyQueryCounter{API: testenv.Client(t)}
-	table := testenv.TableName(t)
-	c, err := dynamodbqueue.New(dynamodbqueue.Options{API: api, Table: table, SigningKey: []byte("test-signing-key"),
-		Logger: slog.New(slog.DiscardHandler), WatchFallbackRate: 0.001})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, _ := c.Queue("x", "x")
-	if _, err := q.CreateQueueTable(ctxT(t)); err != nil {
-		t.Fatalf("CreateQueueTable: %v", err)
-	}
-	t.Cleanup(func() { _ = q.DropQueueTable(context.Background()) })
+	c := newTableWith(t, dynamodbqueue.Options{API: api, WatchFallbackRate: 0.001})
 	tenants := testKeys{}
 	for i := range n {
 		id := fmt.Sprintf("tenant-%02d", i)
