@@ -34,7 +34,8 @@ const (
 	// WorkloadLatency: an idle long-polling consumer (ReceiveMessages with WaitTime); messages
 	// pushed one at a time; push-to-receive percentiles.
 	WorkloadLatency = "latency"
-	// WorkloadTenants: many (queue, client) pairs in one table with mixed, skewed traffic.
+	// WorkloadTenants: many (queue, client) pairs in one table with mixed, skewed traffic; the
+	// consumers poll only the tenants their table watcher wakes.
 	WorkloadTenants = "tenants"
 	// WorkloadSizes: the life cycle (push in batches, receive in batches, delete) for each of
 	// Config.BodySizes, to show the capacity used per message by body size.

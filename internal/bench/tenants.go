@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -19,9 +17,12 @@ const tenantQueues = 4
 
 // runTenants: Tenants (queue, client) pairs in one table. Producers push batches to tenants
 // drawn from a skewed distribution (a few tenants get most of the traffic, as in a real
-// multi-tenant system); consumers visit every tenant in turn with a one-pass receive and
-// delete what they get. Each body names its tenant, so a message received through another
-// tenant's queue is counted as an isolation failure.
+// multi-tenant system). The consumers are one process (one Client, so one table watcher):
+// each owns the tenants t with t % Consumers equal to its index, looks at each once, then
+// polls only the tenants the watcher wakes (Client.Watch), with a one-pass receive, again at
+// once while a receive comes back full, and deletes what it gets; a poll never visits a
+// tenant nothing announced. Each body names its tenant, so a message received through
+// another tenant's queue is counted as an isolation failure.
 func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	c := e.cfg
 	api, meter := e.client(QueueIndex)
@@ -35,6 +36,18 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 		if err := warmUp(ctx, q); err != nil {
 			return nil, err
 		}
+	}
+
+	// The consumers are one process: handles of their own Client, whose one table watcher
+	// wakes the tenants that may have work (the producers' handles stand for other processes).
+	first, err := e.processQueue(api, qs[0].QueueName(), qs[0].ClientID(), c.Many.Interval)
+	if err != nil {
+		return nil, err
+	}
+	cl := first.Client()
+	cqs := make([]*dynamodbqueue.DynamoDBQueue, c.Tenants)
+	for i, q := range qs {
+		cqs[i] = first.Clone().UseQueueName(q.QueueName()).UseClientID(q.ClientID()).UseShards(c.Shards)
 	}
 
 	n := c.Messages
@@ -51,11 +64,10 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 
 	var prod errgroup.Group
 	for pi, ids := range split(n, c.Producers) {
-		rng := rand.New(rand.NewPCG(uint64(pi), 42))
+		rng := tenantsRand(pi)
 		prod.Go(func() error {
 			for _, batch := range chunks(ids, c.BatchSize) {
-				// Skewed: tenant = T * u^3, so the first tenants get most batches.
-				t := min(int(float64(c.Tenants)*math.Pow(rng.Float64(), 3)), c.Tenants-1)
+				t := skewedTenant(rng, c.Tenants)
 				if failed, err := qs[t].PushMessages(ctx, 0, messages("t"+strconv.Itoa(t), batch, c.BodySize)...); err != nil {
 					return fmt.Errorf("push: %d failed: %w", len(failed), err)
 				}
@@ -65,62 +77,43 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	}
 	var cons errgroup.Group
 	for ci := range c.Consumers {
+		var mine []int
+		for t := ci; t < c.Tenants; t += c.Consumers {
+			mine = append(mine, t)
+		}
 		cons.Go(func() error {
-			t := ci * c.Tenants / c.Consumers
-			var idleSince time.Time
-			emptyRound := true
-			for !st.stopped() {
-				q := qs[t]
+			return serveWoken(ctx, st, &producersDone, cl, cqs, mine, c.ReceiveBatch, func(t int) (int, error) {
+				q := cqs[t]
 				msgs, err := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
 					MaxMessages: c.ReceiveBatch, VisibilityTimeout: 5 * time.Minute,
 				})
 				if err != nil {
-					return fmt.Errorf("receive %s: %w", q.ClientID(), err)
+					return 0, fmt.Errorf("receive %s: %w", q.ClientID(), err)
 				}
 				polls.Add(1)
 				if len(msgs) == 0 {
 					emptyPolls.Add(1)
-				} else {
-					emptyRound = false
-					if failed, err := q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil {
-						return fmt.Errorf("delete: %d failed: %w", len(failed), err)
+					return 0, nil
+				}
+				if failed, err := q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil {
+					return 0, fmt.Errorf("delete: %d failed: %w", len(failed), err)
+				}
+				fresh := 0
+				for _, m := range msgs {
+					tag, id, ok := ParseBody(m.Body)
+					if !ok || tag != "t"+strconv.Itoa(t) {
+						crossTalk.Add(1)
 					}
-					fresh := 0
-					for _, m := range msgs {
-						tag, id, ok := ParseBody(m.Body)
-						if !ok || tag != "t"+strconv.Itoa(t) {
-							crossTalk.Add(1)
-						}
-						if ok && led.mark(id) {
-							fresh++
-						}
-					}
-					_ = bar.Add(fresh)
-					if led.unique.Load() == int64(n) {
-						done.mark(meter, st)
+					if ok && led.mark(id) {
+						fresh++
 					}
 				}
-				t = (t + 1) % c.Tenants
-				if t == ci*c.Tenants/c.Consumers { // a full round
-					if emptyRound && producersDone.Load() {
-						if idleSince.IsZero() {
-							idleSince = time.Now()
-						} else if time.Since(idleSince) > drainWait {
-							return nil
-						}
-					} else if !emptyRound {
-						idleSince = time.Time{}
-					}
-					if emptyRound {
-						// Nothing anywhere: pause like a long poll would instead of spinning.
-						if !st.sleep(ctx, 20*time.Millisecond) {
-							return ctx.Err()
-						}
-					}
-					emptyRound = true
+				_ = bar.Add(fresh)
+				if led.unique.Load() == int64(n) {
+					done.mark(meter, st)
 				}
-			}
-			return nil
+				return len(msgs), nil
+			})
 		})
 	}
 	if err := awaitWorkers(&prod, &cons, &producersDone, st, bar); err != nil {

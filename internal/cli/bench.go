@@ -29,7 +29,8 @@ func (a *app) benchCommand() *cobra.Command {
                 the "floor" of the bare DynamoDB request mix at the same concurrency
   head-of-line  poll cost while K messages are held in flight (--in-flight)
   latency       push-to-receive latency of an idle long-polling consumer
-  tenants       mixed, skewed traffic of many (queue, client) pairs in one table
+  tenants       mixed, skewed traffic of many (queue, client) pairs in one table; the
+                consumers poll only the tenants their table watcher wakes
   sizes         capacity per message by body size (--body-sizes)
 
 Run only when named (minutes at their default sizes):
