@@ -225,6 +225,26 @@ func ExampleIAMPolicy() {
 	//           ]
 	//         }
 	//       }
+	//     },
+	//     {
+	//       "Sid": "PushesWithHints",
+	//       "Effect": "Allow",
+	//       "Action": [
+	//         "dynamodb:BatchWriteItem"
+	//       ],
+	//       "Resource": [
+	//         "arn:aws:dynamodb:eu-west-1:123456789012:table/queues"
+	//       ],
+	//       "Condition": {
+	//         "ForAllValues:StringLike": {
+	//           "dynamodb:LeadingKeys": [
+	//             "invoices|acme|*",
+	//             "invoices-dlq|acme|*",
+	//             "@act|invoices|*",
+	//             "@act|invoices-dlq|*"
+	//           ]
+	//         }
+	//       }
 	//     }
 	//   ]
 	// }

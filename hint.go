@@ -90,21 +90,41 @@ func (q *DynamoDBQueue) hints(s *settings, now time.Time, visible []time.Time) [
 
 // writeHints writes the hints of work that becomes visible at the given times, before that work
 // is written: a crash between the two leaves a hint without messages (a wake-up that finds
-// nothing), never messages without a hint. A principal that may not write the hint partition
-// (an IAM policy confined to its pair's keys, see IAMPolicy) is logged once and skipped: its
-// work is then found by the watchers' bounded fallback (watcher.go) instead.
+// nothing), never messages without a hint. A push with batched messages sends its hints in
+// its first batch instead (pendingHints, push.go). A principal that may not write the hint
+// partition (an IAM policy confined to its pair's keys, see IAMPolicy) is logged once and
+// skipped: its work is then found by the watchers' bounded fallback (watcher.go) instead.
 func (q *DynamoDBQueue) writeHints(ctx context.Context, s *settings, now time.Time, visible []time.Time) error {
-	denyKey := s.table + "\x00" + s.queue
-	if _, denied := q.core.watch.hintsDenied.Load(denyKey); denied || len(visible) == 0 {
+	hs := q.pendingHints(s, now, visible)
+	if len(hs) == 0 {
 		return nil
 	}
-	err := q.store(s.table).PutHints(ctx, q.hints(s, now, visible))
-	if err != nil && isAccessDenied(err) {
-		q.core.watch.hintsDenied.Store(denyKey, struct{}{})
-		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints; other processes find this process's pushes only by their watchers' fallback", "queue", s.queue, "error", err)
+	err := q.store(s.table).PutHints(ctx, hs)
+	if q.hintsRefused(ctx, s, err) {
 		return nil
 	}
 	return err
+}
+
+// pendingHints returns the hints of work of s's pair that becomes visible at the given times,
+// none when this process found its principal may not write them.
+func (q *DynamoDBQueue) pendingHints(s *settings, now time.Time, visible []time.Time) []store.Hint {
+	if _, denied := q.core.watch.hintsDenied.Load(s.table + "\x00" + s.queue); denied || len(visible) == 0 {
+		return nil
+	}
+	return q.hints(s, now, visible)
+}
+
+// hintsRefused reports whether err says that the principal may not write s's queue's hints,
+// and if so remembers it (pendingHints then returns none) and logs it once.
+func (q *DynamoDBQueue) hintsRefused(ctx context.Context, s *settings, err error) bool {
+	if err == nil || !isAccessDenied(err) {
+		return false
+	}
+	if _, loaded := q.core.watch.hintsDenied.LoadOrStore(s.table+"\x00"+s.queue, struct{}{}); !loaded {
+		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints; other processes find this process's pushes only by their watchers' fallback", "queue", s.queue, "error", err)
+	}
+	return true
 }
 
 // hintNow writes the hint of work of s's pair that is visible now, made so by something other
@@ -132,12 +152,13 @@ func (q *DynamoDBQueue) hintReleased(ctx context.Context, res []EntryResult) {
 // followUpHint writes a second hint after a slow push's messages are stored. A watcher signals
 // a new hint when it first sees it and again watchSettle later (watcher.go); a push whose
 // messages were stored more than half of that after its hint was sent may have been looked
-// for, and not found, at both signals. Only then, and only for work visible now (a delayed
-// hint is signalled when due, after the push), the push writes the hint again, after its
-// messages: its signals come when they are there. A failure is logged; the watchers' fallback
-// covers it.
-func (q *DynamoDBQueue) followUpHint(ctx context.Context, s *settings, prepared []*outgoing, hinted time.Time) {
-	if time.Since(hinted) <= watchSettle/2 {
+// for, and not found, at both signals. Only then, or when its first hint was not written
+// (lost: sent in the push's first batch, it stayed unprocessed after the retries), and only
+// for work visible now (a delayed hint is signalled when due, after the push), the push
+// writes the hint again, after its messages: its signals come when they are there. A failure
+// is logged; the watchers' fallback covers it.
+func (q *DynamoDBQueue) followUpHint(ctx context.Context, s *settings, prepared []*outgoing, hinted time.Time, lost bool) {
+	if !lost && time.Since(hinted) <= watchSettle/2 {
 		return
 	}
 	now := q.core.now()

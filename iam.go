@@ -3,6 +3,7 @@ package dynamodbqueue
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dynamodbqueue/dynamodbqueue/internal/keys"
@@ -47,9 +48,12 @@ type policyStatement struct {
 // (GetItem and BatchGetItem on the partition "@def|<queue>", which every operation reads, see
 // CreateQueue) and nothing else's; writing definitions is left to administrators.
 //
-// Unless ReadOnly, a last statement lets the tenant write its queue's activity hints
-// (UpdateItem and BatchWriteItem on "@act|<queue>|*", see docs/SCALING.md), so its pushes wake
-// consumers in other processes at once.
+// Unless ReadOnly, a statement lets the tenant write its queue's activity hints (UpdateItem
+// and BatchWriteItem on "@act|<queue>|*", see docs/SCALING.md), so its pushes wake consumers
+// in other processes at once, and a last one lets one BatchWriteItem carry both its items and
+// those hints, as a push sends them (it grants nothing the two statements do not: IAM needs
+// every leading key of a request matched by one statement). Under a policy without that last
+// statement pushes still work, with their hints written apart (one request more per push).
 // Reading hints is not granted (they name every client of the queue): a process confined by
 // this policy should make its Client with a negative Options.WatchInterval.
 //
@@ -102,7 +106,11 @@ func IAMPolicy(opts PolicyOptions) (string, error) {
 	}{Version: "2012-10-17", Statement: []policyStatement{tenant, definitionGrant("QueueDefinition", opts.TableARN, defKeys...)}}
 	doc.Statement = append(doc.Statement, dead...)
 	if !opts.ReadOnly {
-		doc.Statement = append(doc.Statement, hintGrant("ActivityHints", opts.TableARN, hintKeys...))
+		hinted := policyStatement{Sid: "PushesWithHints", Effect: "Allow", Action: []string{"dynamodb:BatchWriteItem"}}
+		hinted.Resource, hinted.Condition = []string{opts.TableARN}, map[string]any{
+			"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": slices.Concat(prefixes, hintKeys)},
+		}
+		doc.Statement = append(doc.Statement, hintGrant("ActivityHints", opts.TableARN, hintKeys...), hinted)
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

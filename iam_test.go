@@ -1,6 +1,7 @@
 package dynamodbqueue_test
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -399,5 +400,58 @@ func TestIAMPolicyDefinitionAccess(t *testing.T) {
 				t.Errorf("readOnly=%v: %s on %q allowed=%v, want %v", readOnly, tc.action, tc.pk, got, tc.want)
 			}
 		}
+	}
+}
+
+// TestIAMPolicyWithoutPushesWithHints: a tenant whose policy was made before pushes carried
+// their activity hints in their batch (no PushesWithHints statement) still pushes: its first
+// push's batch is refused as a whole, and from then on it writes the hints apart, so another
+// process's watcher is still woken by them (its fallback is too slow to be what wakes it).
+func TestIAMPolicyWithoutPushesWithHints(t *testing.T) {
+	t.Parallel()
+	admin, table := newTable(t)
+	policy, err := dynamodbqueue.IAMPolicy(dynamodbqueue.PolicyOptions{TableARN: testARN(table), QueueName: "invoices", ClientID: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+		t.Fatal(err)
+	}
+	stmts := doc["Statement"].([]any)
+	doc["Statement"] = slices.DeleteFunc(stmts, func(s any) bool { return s.(map[string]any)["Sid"] == "PushesWithHints" })
+	if len(doc["Statement"].([]any)) != len(stmts)-1 {
+		t.Fatalf("no PushesWithHints statement in\n%s", policy)
+	}
+	old, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := newPolicedAPI(t, admin.API(), string(old))
+	pushing := newWatchClient(t, api, table, dynamodbqueue.Options{WatchInterval: -1})
+	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchInterval: 10 * time.Millisecond, WatchFallbackRate: 0.001})
+	sub := mustWatch(t, watching, "invoices", "acme")
+	q := mustHandle(t, pushing, "invoices", "acme")
+
+	denied := func() (n int) {
+		for _, r := range api.requests() {
+			if !r.allowed && !slices.Equal(r.LeadingKeys, []string{"@registry"}) {
+				n++
+			}
+		}
+		return n
+	}
+	push(t, q, bodies(1, "a")...)
+	if n := denied(); n != 1 {
+		t.Fatalf("%d requests denied by the first push; want 1 (its batch with the hint)", n)
+	}
+	awaitReady(t, sub, "the first push's hint, written apart")
+	push(t, q, bodies(1, "b")...)
+	if n := denied(); n != 1 {
+		t.Fatalf("%d more requests denied after the first push; want none", n-1)
+	}
+	awaitReady(t, sub, "the second push's hint, written apart")
+	if got := mustPoll(t, mustHandle(t, watching, "invoices", "acme"), time.Minute, 10); len(got) != 2 {
+		t.Fatalf("received %v, want both messages", bodyList(got))
 	}
 }

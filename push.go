@@ -179,15 +179,9 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 	if err := q.register(ctx, s); err != nil {
 		return fail(err)
 	}
-	// The activity hint goes first (hint.go): one write per distinct visibility of this push,
-	// so watchers in other processes wake the pair's consumers. If it fails, nothing is written.
 	visible := make([]time.Time, len(prepared))
 	for i, o := range prepared {
 		visible[i] = o.visible
-	}
-	hinted := time.Now()
-	if err := q.writeHints(ctx, s, now, visible); err != nil {
-		return fail(err)
 	}
 
 	// Deduplicated messages need single conditional writes. The groups they belong to go
@@ -206,7 +200,35 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 			batched = append(batched, o)
 		}
 	}
-	err = q.writeBatched(ctx, s, batched)
+	// The activity hints go first (hint.go), so watchers in other processes wake the pair's
+	// consumers: in the push's first BatchWriteItem when it batches messages (one request and
+	// one round trip less than a write of their own), else on their own before the messages.
+	// If the write that carries them fails, none of the messages it carries is written.
+	hinted := time.Now()
+	var lead []types.WriteRequest
+	apartKey := s.table + "\x00" + s.queue
+	_, apart := q.core.watch.hintsApart.Load(apartKey)
+	if len(batched) > 0 && !apart {
+		lead = store.HintPuts(q.pendingHints(s, now, visible))
+	} else if err := q.writeHints(ctx, s, now, visible); err != nil {
+		return fail(err)
+	}
+	hintLost, err := q.writeBatched(ctx, s, batched, lead)
+	if len(lead) > 0 && isAccessDenied(err) {
+		// IAM refused the first request as a whole, so nothing of it was written: a policy
+		// made before pushes carried their hints (IAMPolicy's PushesWithHints) needs every
+		// key of a request in one statement. Write the hints apart from now on.
+		if _, loaded := q.core.watch.hintsApart.LoadOrStore(apartKey, struct{}{}); !loaded {
+			s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints in the same request as messages; writing them apart (one request more per push; see IAMPolicy)", "queue", s.queue, "error", err)
+		}
+		for _, o := range batched {
+			o.err = nil
+		}
+		if err := q.writeHints(ctx, s, now, visible); err != nil {
+			return fail(err)
+		}
+		hintLost, err = q.writeBatched(ctx, s, batched, nil)
+	}
 	broken := brokenGroups{} // as in writeBatched: no message after a failed one
 	for _, o := range single {
 		switch {
@@ -217,7 +239,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		case o.dedupID != "":
 			o.err = q.writeDeduplicated(ctx, s, o, now)
 		default:
-			o.err = q.writeBatched(ctx, s, []*outgoing{o})
+			_, o.err = q.writeBatched(ctx, s, []*outgoing{o}, nil)
 		}
 		broken.note(o)
 	}
@@ -236,7 +258,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
 	if stored > 0 {
-		q.followUpHint(ctx, s, prepared, hinted)
+		q.followUpHint(ctx, s, prepared, hinted, hintLost)
 		q.core.notifyLocal(s.table, s.queue, s.client)
 	}
 	if err != nil {
@@ -378,10 +400,31 @@ func (s *settings) placement(group, fair string) int {
 // complete (unprocessed items retried) before the next: DynamoDB may apply a batch partly, and
 // a later message of a group stored before an earlier one could be delivered first. When a
 // message of a group is not stored, its group's later messages of this call are not written.
-func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing) error {
+//
+// lead (the push's activity hints) goes in the first request, ahead of its items; leadLost
+// reports that some of it was not written (left unprocessed after the retries, or its request
+// failed).
+func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing, lead []types.WriteRequest) (leadLost bool, err error) {
 	if len(outs) == 0 {
-		return nil
+		return false, nil
 	}
+	leadKeys := make(map[string]bool, len(lead))
+	for _, r := range lead {
+		leadKeys[reqKey(r)] = true
+	}
+	// write sends reqs, with lead ahead of them if it has not gone yet.
+	write := func(reqs []types.WriteRequest) ([]types.WriteRequest, error) {
+		if len(reqs) > 0 && len(lead) > 0 {
+			reqs = append(append(make([]types.WriteRequest, 0, len(lead)+len(reqs)), lead...), reqs...)
+			lead = nil
+		}
+		failed, err := q.batchWrite(ctx, s.table, reqs)
+		for _, r := range failed {
+			leadLost = leadLost || leadKeys[reqKey(r)]
+		}
+		return failed, err
+	}
+	defer func() { leadLost = leadLost || len(lead) > 0 }()
 	byKey := make(map[string]*outgoing, len(outs))
 	var chunkReqs []types.WriteRequest
 	for _, o := range outs {
@@ -406,7 +449,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 			}
 		}
 	}
-	if failed, err := q.batchWrite(ctx, s.table, chunkReqs); err != nil {
+	if failed, err := write(chunkReqs); err != nil {
 		markFailed(failed, err)
 	}
 
@@ -438,7 +481,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 				reqs = append(reqs, r)
 			}
 		}
-		failed, err := q.batchWrite(ctx, s.table, reqs)
+		failed, err := write(reqs)
 		if err != nil {
 			markFailed(failed, err)
 		}
@@ -479,7 +522,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 			}
 		}
 	}
-	return firstErr
+	return leadLost, firstErr
 }
 
 // chunkDeletes returns the batch deletes of the body chunks o writes.

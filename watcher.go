@@ -97,6 +97,7 @@ type watchState struct {
 	fallbackRate float64
 	hintParts    int
 	hintsDenied  sync.Map // table+"\x00"+queue: writing its hints was refused (IAM); see writeHints
+	hintsApart   sync.Map // table+"\x00"+queue: a push's batch may not carry them (IAM); see push
 
 	mu      sync.Mutex
 	byTable map[string]*watcher

@@ -32,6 +32,14 @@ func (s Store) PutHints(ctx context.Context, hints []Hint) error {
 		})
 		return s.wrap("UpdateItem (activity hint)", err)
 	}
+	_, err := s.BatchWrite(ctx, HintPuts(hints))
+	return err
+}
+
+// HintPuts returns the batch put requests that write hints, for a caller that sends them in
+// the same BatchWriteItem as other items (a push's first batch, see the root package's push).
+// A put replaces the whole hint, as the UpdateItem of PutHints sets all of its attributes.
+func HintPuts(hints []Hint) []types.WriteRequest {
 	reqs := make([]types.WriteRequest, 0, len(hints))
 	for _, h := range hints {
 		item := Key(h.PK, h.SK)
@@ -39,8 +47,7 @@ func (s Store) PutHints(ctx context.Context, hints []Hint) error {
 		item[AttrTTL] = N(h.TTL)
 		reqs = append(reqs, PutReq(item))
 	}
-	_, err := s.BatchWrite(ctx, reqs)
-	return err
+	return reqs
 }
 
 // EachHint reads the hints of partition pk whose vis lies in [lo, hi] (strings compared as
