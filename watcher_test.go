@@ -673,3 +673,65 @@ func TestHintWriteDeniedSkipsHints(t *testing.T) {
 		t.Fatalf("received %v, want both messages", bodyList(got))
 	}
 }
+
+// lostHintAPI leaves the activity hints of the first batch write that carries any
+// unprocessed (it writes the rest), and fails the write that retries them: a hint that
+// rode in a push's batch and was not written while its messages were.
+type lostHintAPI struct {
+	dynamodbqueue.API
+	mu      sync.Mutex
+	dropped []types.WriteRequest // hints left unprocessed, not yet retried
+}
+
+func (a *lostHintAPI) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var hints, rest []types.WriteRequest
+	var table string
+	for t, reqs := range in.RequestItems {
+		table = t
+		for _, r := range reqs {
+			if isHintWrite("BatchWriteItem", &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{t: {r}}}) {
+				hints = append(hints, r)
+			} else {
+				rest = append(rest, r)
+			}
+		}
+	}
+	switch {
+	case len(hints) > 0 && len(rest) == 0 && a.dropped != nil:
+		return nil, errors.New("test: the retry of a hint fails")
+	case len(hints) > 0 && a.dropped == nil:
+		a.dropped = hints
+		out, err := a.API.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{table: rest}}, o...)
+		if err != nil {
+			return nil, err
+		}
+		out.UnprocessedItems = map[string][]types.WriteRequest{table: hints}
+		return out, nil
+	}
+	return a.API.BatchWriteItem(ctx, in, o...)
+}
+
+// TestLostBatchHintIsWrittenAgain: when the hint a push sends in its batch is left
+// unprocessed and its retry fails while the messages were written, the push still succeeds and
+// writes the hint again after them, so another process's watcher wakes at once (its fallback
+// is too slow to be what wakes it).
+func TestLostBatchHintIsWrittenAgain(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	pushing := newWatchClient(t, &lostHintAPI{API: testenv.Client(t)}, table, dynamodbqueue.Options{})
+	watching := newWatchClient(t, nil, table, dynamodbqueue.Options{WatchInterval: 10 * time.Millisecond, WatchFallbackRate: 0.001})
+	sub := mustWatch(t, watching, "lost", "c")
+	push(t, mustHandle(t, pushing, "lost", "c"), bodies(2, "m")...)
+	if n := pushing.WatchStats().FollowUpHints; n != 1 {
+		t.Fatalf("%d follow-up hints written; want 1 for the lost one", n)
+	}
+	awaitReady(t, sub, "the follow-up of a lost hint")
+	if got := mustPoll(t, mustHandle(t, watching, "lost", "c"), time.Minute, 10); len(got) != 2 {
+		t.Fatalf("received %v, want both messages", bodyList(got))
+	}
+	if st := watching.WatchStats(); st.FallbackFinds != 0 {
+		t.Fatalf("the fallback found the work (%+v); want the hint to", st)
+	}
+}
