@@ -57,12 +57,13 @@ type ReceiveOptions struct {
 // Each returned message carries a ReceiptHandle for DeleteMessages and ChangeVisibility, and
 // the SentTimestamp, ApproximateReceiveCount and ApproximateFirstReceiveTimestamp attributes.
 func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTimeout time.Duration, maxMessages int) ([]events.SQSMessage, error) {
-	return q.receive(ctx, ReceiveOptions{
+	res, err := q.receive(ctx, ReceiveOptions{
 		MaxMessages:       maxMessages,
 		MinMessages:       maxMessages,
 		WaitTime:          timeout,
 		VisibilityTimeout: visibilityTimeout,
 	}, true)
+	return res.Messages, err
 }
 
 // ReceiveMessages is the SQS-style receive with long polling: it returns as soon as it holds
@@ -81,25 +82,51 @@ func (q *DynamoDBQueue) PollMessages(ctx context.Context, timeout, visibilityTim
 // A WaitTime of 0 means the queue's receive wait time (QueueAttributes.ReceiveWaitTime or
 // UseReceiveWaitTime; 0 unless set: one pass).
 func (q *DynamoDBQueue) ReceiveMessages(ctx context.Context, opts ReceiveOptions) ([]events.SQSMessage, error) {
+	res, err := q.receive(ctx, opts, false)
+	return res.Messages, err
+}
+
+// ReceiveResult is what ReceiveWithResult returns.
+type ReceiveResult struct {
+	// Messages are the claimed messages, as ReceiveMessages returns them.
+	Messages []events.SQSMessage
+	// Drained reports that the receive's last look read every shard of the pair to its end (or
+	// knew it empty, see Client.Watch): when it looked, nothing else was visible there that this
+	// process was not claiming. What becomes visible later (a push, a release, a claim that
+	// lapses) is announced by the table watcher's wake-ups, so a consumer woken by them (the
+	// consumer package, or Client.Watch) need not poll a drained pair again before the next
+	// one. False says nothing: more may be visible (a batch that came back full, a failure).
+	Drained bool
+}
+
+// ReceiveWithResult is ReceiveMessages that also reports whether the pair was drained
+// (ReceiveResult.Drained).
+func (q *DynamoDBQueue) ReceiveWithResult(ctx context.Context, opts ReceiveOptions) (ReceiveResult, error) {
 	return q.receive(ctx, opts, false)
 }
 
-// receive is ReceiveMessages; explicitWait says that opts.WaitTime is the caller's even when 0
-// (PollMessages' timeout), so the queue's receive wait time does not apply.
-func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explicitWait bool) ([]events.SQSMessage, error) {
+// receive is ReceiveWithResult; explicitWait says that opts.WaitTime is the caller's even when
+// 0 (PollMessages' timeout), so the queue's receive wait time does not apply.
+func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explicitWait bool) (res ReceiveResult, err error) {
 	s := q.resolved(ctx)
 	if err := s.checkQueue(); err != nil {
-		return nil, err
+		return res, err
 	}
+	msgs, drained, err := q.receiveLoop(ctx, s, opts, explicitWait)
+	return ReceiveResult{Messages: msgs, Drained: drained && err == nil}, err
+}
+
+// receiveLoop is receive once the settings are resolved; drained is that of its last look.
+func (q *DynamoDBQueue) receiveLoop(ctx context.Context, s *settings, opts ReceiveOptions, explicitWait bool) (_ []events.SQSMessage, drained bool, _ error) {
 	maxN, minN := cmp.Or(opts.MaxMessages, 1), cmp.Or(opts.MinMessages, 1)
 	if maxN < 1 || maxN > MaxReceiveMessages {
-		return nil, argError("MaxMessages", "maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
+		return nil, false, argError("MaxMessages", "maxMessages %d, must be 1..%d", opts.MaxMessages, MaxReceiveMessages)
 	}
 	if minN < 1 || minN > maxN {
-		return nil, argError("MinMessages", "minMessages %d, must be 1..maxMessages (%d)", opts.MinMessages, maxN)
+		return nil, false, argError("MinMessages", "minMessages %d, must be 1..maxMessages (%d)", opts.MinMessages, maxN)
 	}
 	if opts.WaitTime < 0 || opts.WaitTime > MaxWaitTime {
-		return nil, argError("WaitTime", "wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
+		return nil, false, argError("WaitTime", "wait time %v, must be 0..%v", opts.WaitTime, MaxWaitTime)
 	}
 	if opts.WaitTime == 0 && !explicitWait {
 		opts.WaitTime = s.receiveWait
@@ -109,7 +136,7 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		vt = s.visibilityTimeout
 	}
 	if vt < 0 || vt > MaxVisibilityTimeout {
-		return nil, argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
+		return nil, false, argError("VisibilityTimeout", "visibility timeout %v, must be 0..%v", vt, MaxVisibilityTimeout)
 	}
 
 	q.syncClock(ctx, s)
@@ -146,28 +173,29 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		}
 		woken = false
 		var batch []events.SQSMessage
+		drained = skip // a valid mark: the pair was found empty, and nothing woke it since
 		if !skip {
 			lp.nextVis = time.Time{}
 			// If renewing fails, return what is held while the claims are still good.
 			if !renew() {
-				return held.msgs, nil
+				return held.msgs, false, nil
 			}
 			start := q.core.now()
 			var err error
-			batch, err = q.receivePass(ctx, s, maxN-held.len(), vt, renew)
+			batch, drained, err = q.receivePass(ctx, s, maxN-held.len(), vt, renew)
 			q.core.noteClaims(s, len(batch), vt)
 			held.add(s, batch, start, vt, pass)
 			if err != nil {
 				got := q.finish(ctx, s, &held, vt, pass)
 				if len(got) > 0 && ctx.Err() != nil {
-					return got, nil
+					return got, false, nil
 				}
-				return got, err
+				return got, false, err
 			}
 		}
 		left := time.Until(deadline)
 		if held.len() >= minN || opts.WaitTime == 0 || left <= 0 || (held.len() > 0 && vt < minHoldVisibility) {
-			return q.finish(ctx, s, &held, vt, pass), nil
+			return q.finish(ctx, s, &held, vt, pass), drained, nil
 		}
 		if len(batch) > 0 {
 			interval = s.pollMin
@@ -193,9 +221,9 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		case <-ctx.Done():
 			t.Stop()
 			if held.len() > 0 {
-				return q.finish(ctx, s, &held, vt, pass+1), nil
+				return q.finish(ctx, s, &held, vt, pass+1), false, nil
 			}
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		case <-wake:
 			interval, woken = s.pollMin, true
 		case <-t.C:
@@ -217,8 +245,10 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 // may still write there within it).
 //
 // renew runs before each shard after the first; when it fails the pass ends with what it has.
-func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration, renew func() bool) ([]events.SQSMessage, error) {
-	var got []events.SQSMessage
+// drained reports that every shard was read to its end or skipped as found empty a moment ago
+// (ReceiveResult.Drained).
+func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, vt time.Duration, renew func() bool) (got []events.SQSMessage, drained bool, err error) {
+	drained = true
 	n, active := s.shards, s.writeShards()
 	start := q.passStart(s, n)
 	now := q.core.now()
@@ -234,28 +264,29 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 	for i := 0; i < active && !skipIdle; i++ {
 		skipIdle = !q.shardIdle(s.table, s.pk(i), now)
 	}
-	for i := 0; i < n && len(got) < want; i++ {
+	for i := 0; i < n; i++ {
 		shard := (start + i) % n
 		pk := s.pk(shard)
-		drained := shard >= active
-		if (drained || (active > 1 && skipIdle)) && q.shardIdle(s.table, pk, now) {
+		givenUp := shard >= active
+		if (givenUp || (active > 1 && skipIdle)) && q.shardIdle(s.table, pk, now) {
 			continue
 		}
-		if i > 0 && !renew() {
-			break
+		if len(got) >= want || (i > 0 && !renew()) {
+			return got, false, nil // shards left unread
 		}
-		batch, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
+		batch, ended, err := q.claimFromShard(ctx, s, pk, want-len(got), vt)
 		got = append(got, batch...)
+		drained = drained && ended
 		if err != nil {
-			return got, err
+			return got, false, err
 		}
 		if n > 1 && len(batch) == 0 {
 			idleFor := s.pollMax
-			if drained {
+			if givenUp {
 				idleFor = max(idleFor, q.core.defs.staleness)
 			}
 			mark := idleMark{until: now.Add(idleFor), woken: woken}
-			if drained {
+			if givenUp {
 				// No producer writes there once it knows the lower count, and wake-ups of the
 				// pair (its pushes elsewhere) say nothing about it: only the time voids it.
 				mark.woken = nil
@@ -263,7 +294,7 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 			q.core.shardHint.Store(s.table+"\x00"+pk, mark)
 		}
 	}
-	return got, nil
+	return got, drained, nil
 }
 
 // shardIdle reports whether a shard was found empty within the last long-poll interval
@@ -291,13 +322,14 @@ type candidate struct {
 // claimFromShard reads visible items of one shard from the ready index, in the configured
 // order, and claims them. The key condition vis < now reads only items that are visible now,
 // so the cost does not depend on how many messages are in flight or delayed.
-func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk string, want int, vt time.Duration) ([]events.SQSMessage, error) {
+func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk string, want int, vt time.Duration) (_ []events.SQSMessage, ended bool, _ error) {
 	var out []events.SQSMessage
 	var startKey map[string]types.AttributeValue
 	var expired []record
 	defer func() { q.dropExpired(ctx, s, expired) }()
 	lost := 0
 	defer func() { q.core.adaptSpread(lost) }()
+	skipped := false // some read started after another receive's, not where this one's was
 	// Receives of this process working the shard read consecutive pages (receive_window.go).
 	chain := q.core.chains.join(s.table + "\x00" + pk)
 	defer chain.leave()
@@ -308,15 +340,27 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 		// Under contention (spread > 1) most candidates read are not claimed: read only their
 		// keys, and let the claims return the items they win.
 		keysOnly := spread > 1
+		// One item more than the candidates: a page without it shows that the shard had
+		// nothing else visible (ReceiveResult.Drained), where a page of exactly the limit says
+		// nothing (DynamoDB then returns a LastEvaluatedKey whether more follows or not). The
+		// extra item is no candidate, and the next page (this receive's, or the read chain's)
+		// starts at it.
+		limit := min(need*spread, MaxReceiveMessages)
 		var next map[string]types.AttributeValue
-		recs, err := chain.read(ctx, startKey, s.order == FIFO, now, func(start map[string]types.AttributeValue) (recs []record, err error) {
+		more := false
+		recs, chained, err := chain.read(ctx, startKey, s.order == FIFO, now, func(start map[string]types.AttributeValue) (recs []record, err error) {
 			recs, next, err = q.store(s.table).ReadyPage(ctx, store.Ready{PK: pk, Now: now, Forward: s.order == FIFO,
-				Limit: min(need*spread, MaxReceiveMessages), Start: start, Op: "Query", KeysOnly: keysOnly})
+				Limit: limit + 1, Start: start, Op: "Query", KeysOnly: keysOnly})
+			if len(recs) > limit {
+				recs, more = recs[:limit], true
+				next = store.IndexKey(recs[limit-1])
+			}
 			return recs, err
 		})
 		if err != nil {
-			return out, err
+			return out, false, err
 		}
+		skipped = skipped || chained // what it read past is another receive's to claim, or not
 		pool := make([]candidate, 0, len(recs))
 		for _, r := range recs {
 			// An expired group lock is not dropped here: a push may have extended it since
@@ -328,7 +372,7 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 			pool = append(pool, candidate{rec: r, keysOnly: keysOnly})
 		}
 		if err := ctx.Err(); err != nil {
-			return out, err // nothing claimed from this page yet
+			return out, false, err // nothing claimed from this page yet
 		}
 		// Claim need candidates; each one lost to another consumer is replaced by the next
 		// unclaimed one of the page.
@@ -369,14 +413,17 @@ func (q *DynamoDBQueue) claimFromShard(ctx context.Context, s *settings, pk stri
 			}
 		}
 		if firstErr != nil {
-			return out, firstErr
+			return out, false, firstErr
 		}
-		if next == nil {
-			break
+		// Every candidate of a last page read from where this receive's reads began was tried
+		// (won, lost to another consumer, or being claimed by another receive of this
+		// process): nothing else was visible.
+		if next == nil && !more {
+			return out, pos == len(order) && !skipped, nil
 		}
 		startKey = next
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // Contention between consumers of one shard. Every consumer's query returns the same head of

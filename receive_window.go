@@ -64,18 +64,19 @@ func (c *readChain) leave() {
 // read runs one read of the shard in turn with the other receives of the process. own is where
 // the receive would read from (nil: the head); read is called with where to read from instead,
 // and the items it returns move the chain on (forward: the index is read oldest first).
+// chained reports that it read from where another receive's read ended, not from own.
 func (c *readChain) read(ctx context.Context, own map[string]types.AttributeValue, forward bool, now time.Time,
-	read func(start map[string]types.AttributeValue) ([]record, error)) ([]record, error) {
+	read func(start map[string]types.AttributeValue) ([]record, error)) (_ []record, chained bool, _ error) {
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
 	defer func() { <-c.turn }()
 	c.mu.Lock()
 	start := own
 	if c.working > 1 && c.last != nil && !now.Before(c.started) && now.Sub(c.started) <= chainFresh {
-		start = c.last
+		start, chained = c.last, true
 	} else {
 		c.last, c.lastVis, c.started = nil, "", now
 	}
@@ -85,11 +86,9 @@ func (c *readChain) read(ctx context.Context, own map[string]types.AttributeValu
 		r := recs[len(recs)-1]
 		c.mu.Lock()
 		if c.last == nil || (r.Vis > c.lastVis) == forward {
-			c.last, c.lastVis = map[string]types.AttributeValue{
-				store.AttrPK: store.S(r.PK), store.AttrSK: store.S(r.SK), store.AttrVis: store.S(r.Vis),
-			}, r.Vis
+			c.last, c.lastVis = store.IndexKey(r), r.Vis
 		}
 		c.mu.Unlock()
 	}
-	return recs, err
+	return recs, chained, err
 }

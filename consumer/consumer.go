@@ -93,6 +93,11 @@ func New(q *dynamodbqueue.DynamoDBQueue, h Handler, opts Options) (*Consumer, er
 		}
 		queues = append(queues, s.Clone())
 	}
+	for _, sq := range queues {
+		// Each poll is one pass (the consumer waits on wake-ups itself), whatever receive wait
+		// time the queue's definition gives.
+		sq.UseReceiveWaitTime(0)
+	}
 	c := &Consumer{handler: h, opts: o, log: o.Logger, hooks: o.Hooks}
 	seen := make(map[Source]int, len(queues))
 	for i, sq := range queues {

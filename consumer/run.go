@@ -230,18 +230,21 @@ func (r *run) poll() {
 		}
 		r.releaseSlots(n - k)
 		src := r.c.sources[i]
-		msgs, err := r.receive(src, k)
+		res, err := r.receive(src, k)
+		msgs := res.Messages
 		r.releaseSlots(k - len(msgs))
 		r.mu.Lock()
-		// A full batch may have more behind it: the source stays ready and is polled again in
-		// its turn. A failed poll is retried. An empty poll means the source is drained, until
-		// its next wake-up. A short batch probably drained it too, but is no proof (claims lost
-		// to other consumers, messages written just after the poll read the index): the
-		// source is checked again after drainRecheck, unless a wake-up has it polled before
-		// (the watcher signals each push a second time shortly after the first).
+		// A poll that drained the source (ReceiveResult.Drained: it read every shard to the
+		// end) leaves it until its next wake-up, which announces anything visible later. A full
+		// batch that did not may have more behind it: the source stays ready and is polled
+		// again in its turn. A failed poll is retried. An empty poll means the source is
+		// drained too. A short batch without that proof (it read past another receive's reads,
+		// or a shard's page was cut short) probably drained it, and is checked again after
+		// drainRecheck, unless a wake-up has it polled before.
 		now := r.c.now()
-		r.sched.done(i, len(msgs), len(msgs) == k || err != nil, now)
-		if len(msgs) > 0 && len(msgs) < k && err == nil {
+		again, recheck := afterPoll(k, res, err)
+		r.sched.done(i, len(msgs), again, now)
+		if recheck {
 			r.sched.recheck(i, now.Add(drainRecheck))
 		}
 		r.mu.Unlock()
@@ -276,6 +279,22 @@ func (r *run) poll() {
 		if !pause(r.pollCtx, errDelay) {
 			return
 		}
+	}
+}
+
+// afterPoll says what a poll that asked for k messages leaves its source as: ready to be
+// polled again in its turn (again), or to be checked after drainRecheck (recheck), or neither
+// (until its next wake-up); see poll.
+func afterPoll(k int, res dynamodbqueue.ReceiveResult, err error) (again, recheck bool) {
+	switch n := len(res.Messages); {
+	case err != nil:
+		return true, false
+	case res.Drained || n == 0:
+		return false, false
+	case n == k:
+		return true, false
+	default:
+		return false, true
 	}
 }
 
@@ -363,10 +382,10 @@ func (r *run) releaseSlots(n int) {
 
 // receive claims up to n messages of src in one pass, without waiting (the watcher waits),
 // whatever receive wait time the queue sets. It is not interrupted by shutdown (see run.base).
-func (r *run) receive(src *source, n int) ([]events.SQSMessage, error) {
+func (r *run) receive(src *source, n int) (dynamodbqueue.ReceiveResult, error) {
 	ctx, cancel := r.opCtx()
 	defer cancel()
-	return src.q.PollMessages(ctx, 0, r.c.opts.VisibilityTimeout, n)
+	return src.q.ReceiveWithResult(ctx, dynamodbqueue.ReceiveOptions{MaxMessages: n, MinMessages: n, VisibilityTimeout: r.c.opts.VisibilityTimeout})
 }
 
 // release makes messages visible again at once.

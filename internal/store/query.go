@@ -89,3 +89,9 @@ func (s Store) EachRecord(ctx context.Context, op string, in *dynamodb.QueryInpu
 		return true
 	})
 }
+
+// IndexKey is the key of r in the ready index, in the form of a LastEvaluatedKey: a query's
+// ExclusiveStartKey that continues after r.
+func IndexKey(r Record) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrPK: S(r.PK), AttrSK: S(r.SK), AttrVis: S(r.Vis)}
+}
