@@ -42,7 +42,10 @@
 //     weight is polled twice (its message waits for about one batch of a noisy neighbour,
 //     not for its backlog), and quiet tenants woken again and again, however often, cannot
 //     keep a backlog from its weighted share: each of them is charged for every poll. A
-//     source whose poll came back full stays ready, in the rotation, whatever woke it. A
+//     source whose poll came back full stays ready, in the rotation, whatever woke it,
+//     unless the poll drained it (dynamodbqueue.ReceiveResult.Drained: it read every shard to
+//     the end); a drained source, like one whose poll came back empty, waits for its next
+//     wake-up. A
 //     source cannot save up credit while idle or held back. What stays out of the
 //     scheduler's hands is the table's own capacity: every quiet message costs its pushes, a
 //     poll (two when the watcher's second signal of its push comes after the first poll), a
