@@ -20,8 +20,8 @@ const tenantQueues = 4
 // multi-tenant system). The consumers are one process (one Client, so one table watcher):
 // each owns the tenants t with t % Consumers equal to its index, looks at each once, then
 // polls only the tenants the watcher wakes (Client.Watch), with a one-pass receive, again at
-// once while a receive comes back full, and deletes what it gets; a poll never visits a
-// tenant nothing announced. Each body names its tenant, so a message received through
+// once until a receive drained the tenant (ReceiveResult.Drained), and deletes what it gets;
+// a poll never visits a tenant nothing announced. Each body names its tenant, so a message received through
 // another tenant's queue is counted as an isolation failure.
 func (e *env) runTenants(ctx context.Context) (*Result, error) {
 	c := e.cfg
@@ -82,21 +82,22 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 			mine = append(mine, t)
 		}
 		cons.Go(func() error {
-			return serveWoken(ctx, st, &producersDone, cl, cqs, mine, c.ReceiveBatch, func(t int) (int, error) {
+			return serveWoken(ctx, st, &producersDone, cl, cqs, mine, func(t int) (int, bool, error) {
 				q := cqs[t]
-				msgs, err := q.ReceiveMessages(ctx, dynamodbqueue.ReceiveOptions{
+				res, err := q.ReceiveWithResult(ctx, dynamodbqueue.ReceiveOptions{
 					MaxMessages: c.ReceiveBatch, VisibilityTimeout: 5 * time.Minute,
 				})
+				msgs := res.Messages
 				if err != nil {
-					return 0, fmt.Errorf("receive %s: %w", q.ClientID(), err)
+					return 0, false, fmt.Errorf("receive %s: %w", q.ClientID(), err)
 				}
 				polls.Add(1)
 				if len(msgs) == 0 {
 					emptyPolls.Add(1)
-					return 0, nil
+					return 0, res.Drained, nil
 				}
 				if failed, err := q.DeleteMessages(ctx, dynamodbqueue.ToReceiptHandles(msgs)...); err != nil {
-					return 0, fmt.Errorf("delete: %d failed: %w", len(failed), err)
+					return 0, false, fmt.Errorf("delete: %d failed: %w", len(failed), err)
 				}
 				fresh := 0
 				for _, m := range msgs {
@@ -112,7 +113,7 @@ func (e *env) runTenants(ctx context.Context) (*Result, error) {
 				if led.unique.Load() == int64(n) {
 					done.mark(meter, st)
 				}
-				return len(msgs), nil
+				return len(msgs), res.Drained, nil
 			})
 		})
 	}

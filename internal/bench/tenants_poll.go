@@ -68,12 +68,14 @@ func (w *wakeups) close() {
 
 // serveWoken is one consumer of the tenants workload over its tenants: it subscribes to them,
 // polls each once (a wake-up announces only work that becomes visible after the subscription),
-// then polls only the tenants its watcher wakes, again at once while a poll comes back full
-// (more may be behind it). poll receives from tenant t, handles what came and returns how
-// many messages it got. serveWoken returns when st stops (every message handled), when ctx
+// then polls only the tenants its watcher wakes, again at once while a poll got messages
+// without draining the tenant (ReceiveResult.Drained: what becomes visible after a drained
+// look is announced by a wake-up).
+// poll receives from tenant t, handles what came and returns how many messages it got and
+// whether it drained the tenant. serveWoken returns when st stops (every message handled), when ctx
 // ends, or when the producers were done and no poll got anything for drainWait.
 func serveWoken(ctx context.Context, st *stopper, producersDone *atomic.Bool, cl *dynamodbqueue.Client,
-	qs []*dynamodbqueue.DynamoDBQueue, tenants []int, full int, poll func(t int) (int, error)) error {
+	qs []*dynamodbqueue.DynamoDBQueue, tenants []int, poll func(t int) (n int, drained bool, err error)) error {
 	w, err := watchTenants(cl, qs, tenants)
 	if err != nil {
 		return err
@@ -81,12 +83,15 @@ func serveWoken(ctx context.Context, st *stopper, producersDone *atomic.Bool, cl
 	defer w.close()
 	serve := func(t int) (got bool, err error) {
 		for !st.stopped() {
-			n, err := poll(t)
+			n, drained, err := poll(t)
 			if err != nil {
 				return got, err
 			}
 			got = got || n > 0
-			if n < full {
+			// An empty poll that did not drain (claims lost, a failed read) is not polled
+			// again at once either, so it cannot spin: the watcher's fallback finds what it
+			// left visible.
+			if drained || n == 0 {
 				break
 			}
 		}
