@@ -149,18 +149,16 @@ func (q *DynamoDBQueue) hintReleased(ctx context.Context, res []EntryResult) {
 	}
 }
 
-// followUpHint writes a second hint after a push's messages are stored, when its first one
-// may have been signalled only before they were. A watcher signals a new hint when it first
-// sees it and again watchSettle later (watcher.go). A hint that went in the one request that
-// stored every message of the push (hintWithAll) was written with them: the second signal
-// covers the moments between items of one request. Any other push whose messages were stored
-// more than half of watchSettle after its hint was sent may have been looked for, and not
-// found, at both signals; and a hint that was not written (hintLost) announced nothing. Only
-// then, and only for work visible now (a delayed hint is signalled when due, after the push),
-// the push writes the hint again, after its messages: its signals come when they are there. A
-// failure is logged; the watchers' fallback covers it.
-func (q *DynamoDBQueue) followUpHint(ctx context.Context, s *settings, prepared []*outgoing, hinted time.Time, fate hintFate) {
-	if fate == hintWithAll || (fate != hintLost && time.Since(hinted) <= watchSettle/2) {
+// followUpHint writes a second hint after a slow push's messages are stored. A watcher signals
+// a new hint when it first sees it and again watchSettle later (watcher.go); a push whose
+// messages were stored more than half of that after its hint was sent may have been looked
+// for, and not found, at both signals. Only then, or when its first hint was not written
+// (lost: sent in the push's first batch, it stayed unprocessed after the retries), and only
+// for work visible now (a delayed hint is signalled when due, after the push), the push
+// writes the hint again, after its messages: its signals come when they are there. A failure
+// is logged; the watchers' fallback covers it.
+func (q *DynamoDBQueue) followUpHint(ctx context.Context, s *settings, prepared []*outgoing, hinted time.Time, lost bool) {
+	if !lost && time.Since(hinted) <= watchSettle/2 {
 		return
 	}
 	now := q.core.now()

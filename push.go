@@ -213,7 +213,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 	} else if err := q.writeHints(ctx, s, now, visible); err != nil {
 		return fail(err)
 	}
-	fate, err := q.writeBatched(ctx, s, batched, lead)
+	hintLost, err := q.writeBatched(ctx, s, batched, lead)
 	if len(lead) > 0 && isAccessDenied(err) {
 		// IAM refused the first request as a whole, so nothing of it was written: a policy
 		// made before pushes carried their hints (IAMPolicy's PushesWithHints) needs every
@@ -227,7 +227,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		if err := q.writeHints(ctx, s, now, visible); err != nil {
 			return fail(err)
 		}
-		fate, err = q.writeBatched(ctx, s, batched, nil)
+		hintLost, err = q.writeBatched(ctx, s, batched, nil)
 	}
 	broken := brokenGroups{} // as in writeBatched: no message after a failed one
 	for _, o := range single {
@@ -258,7 +258,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		q.core.shardHint.Delete(s.table + "\x00" + o.pk) // the shard has work now
 	}
 	if stored > 0 {
-		q.followUpHint(ctx, s, prepared, hinted, fate)
+		q.followUpHint(ctx, s, prepared, hinted, hintLost)
 		q.core.notifyLocal(s.table, s.queue, s.client)
 	}
 	if err != nil {
@@ -392,22 +392,6 @@ func (s *settings) placement(group, fair string) int {
 	return int(roundRobin.Add(1) % uint64(s.writeShards()))
 }
 
-// hintFate says how writeBatched wrote a push's activity hints (its lead).
-type hintFate int
-
-const (
-	// hintApart: none went in the batch (written on their own before it, or none to write).
-	hintApart hintFate = iota
-	// hintWithAll: in the one request that made every message of the call visible, with
-	// nothing left unprocessed.
-	hintWithAll
-	// hintAhead: in the first of several requests (more batches, retried leftovers, group
-	// pointers written after the messages).
-	hintAhead
-	// hintLost: not written (left unprocessed after the retries, or its request failed).
-	hintLost
-)
-
 // writeBatched stores messages with batch writes: first the chunks of large bodies, then the
 // message items (so a message is never visible before its body), then the group pointers (so
 // a group is never offered before its messages exist).
@@ -417,43 +401,30 @@ const (
 // a later message of a group stored before an earlier one could be delivered first. When a
 // message of a group is not stored, its group's later messages of this call are not written.
 //
-// lead (the push's activity hints) goes in the first request, ahead of its items; fate says
-// how it was written.
-func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing, lead []types.WriteRequest) (fate hintFate, err error) {
+// lead (the push's activity hints) goes in the first request, ahead of its items; leadLost
+// reports that some of it was not written (left unprocessed after the retries, or its request
+// failed).
+func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*outgoing, lead []types.WriteRequest) (leadLost bool, err error) {
 	if len(outs) == 0 {
-		return hintApart, nil
+		return false, nil
 	}
 	leadKeys := make(map[string]bool, len(lead))
 	for _, r := range lead {
 		leadKeys[reqKey(r)] = true
 	}
-	sent, leadSent, leadLost := 0, false, false
-	var groups map[groupKey][]*outgoing // the group pointers this call writes (below)
 	// write sends reqs, with lead ahead of them if it has not gone yet.
 	write := func(reqs []types.WriteRequest) ([]types.WriteRequest, error) {
 		if len(reqs) > 0 && len(lead) > 0 {
 			reqs = append(append(make([]types.WriteRequest, 0, len(lead)+len(reqs)), lead...), reqs...)
-			lead, leadSent = nil, true
+			lead = nil
 		}
-		failed, n, err := q.store(s.table).BatchWriteCounted(ctx, reqs)
-		sent += n
+		failed, err := q.batchWrite(ctx, s.table, reqs)
 		for _, r := range failed {
 			leadLost = leadLost || leadKeys[reqKey(r)]
 		}
 		return failed, err
 	}
-	defer func() {
-		switch {
-		case leadLost || len(lead) > 0:
-			fate = hintLost
-		case !leadSent:
-			fate = hintApart
-		case sent == 1 && len(groups) == 0:
-			fate = hintWithAll
-		default:
-			fate = hintAhead
-		}
-	}()
+	defer func() { leadLost = leadLost || len(lead) > 0 }()
 	byKey := make(map[string]*outgoing, len(outs))
 	var chunkReqs []types.WriteRequest
 	for _, o := range outs {
@@ -530,7 +501,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 	}
 
 	// One pointer update per group of this push, for the messages that were stored.
-	groups = map[groupKey][]*outgoing{}
+	groups := map[groupKey][]*outgoing{}
 	var order []groupKey
 	for _, o := range outs {
 		if o.err == nil && o.group != "" {
@@ -551,7 +522,7 @@ func (q *DynamoDBQueue) writeBatched(ctx context.Context, s *settings, outs []*o
 			}
 		}
 	}
-	return 0, firstErr // fate: set by the deferred function
+	return leadLost, firstErr
 }
 
 // chunkDeletes returns the batch deletes of the body chunks o writes.

@@ -20,7 +20,6 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
-	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // newWatchClient returns a Client of its own (another "process") on table, talking through api
@@ -734,55 +733,5 @@ func TestLostBatchHintIsWrittenAgain(t *testing.T) {
 	}
 	if st := watching.WatchStats(); st.FallbackFinds != 0 {
 		t.Fatalf("the fallback found the work (%+v); want the hint to", st)
-	}
-}
-
-// slowWritesAPI answers every batch and conditional put a while after sending it, as a loaded
-// server does.
-type slowWritesAPI struct {
-	dynamodbqueue.API
-	delay time.Duration
-}
-
-func (a slowWritesAPI) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	out, err := a.API.BatchWriteItem(ctx, in, o...)
-	if werr := wait.Sleep(ctx, a.delay); werr != nil {
-		return nil, werr
-	}
-	return out, err
-}
-
-func (a slowWritesAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	out, err := a.API.PutItem(ctx, in, o...)
-	if werr := wait.Sleep(ctx, a.delay); werr != nil {
-		return nil, werr
-	}
-	return out, err
-}
-
-// TestFollowUpHintOnlyWhenNeeded: a slow push writes its hint again after its messages only
-// when the first one may have been signalled before they were there: not when the hint went in
-// the one request that stored every message (however slow), but when the messages took further
-// requests, or when the hint was written on its own before them (a deduplicated message).
-func TestFollowUpHintOnlyWhenNeeded(t *testing.T) {
-	t.Parallel()
-	_, table := newTable(t)
-	// Slower than half of the watcher's 100 ms between its two signals of a hint.
-	c := newWatchClient(t, slowWritesAPI{API: testenv.Client(t), delay: 80 * time.Millisecond}, table, dynamodbqueue.Options{})
-	q := mustHandle(t, c, "slow", "c")
-	for _, tc := range []struct {
-		name string
-		msgs []events.SQSMessage
-		want int64
-	}{
-		{"one request", bodies(10, "one"), 0},
-		{"two requests", bodies(30, "two"), 1},
-		{"hint apart", []events.SQSMessage{{Body: "d", Attributes: map[string]string{dynamodbqueue.AttributeMessageDeduplicationID: "d"}}}, 1},
-	} {
-		before := c.WatchStats().FollowUpHints
-		push(t, q, tc.msgs...)
-		if n := c.WatchStats().FollowUpHints - before; n != tc.want {
-			t.Errorf("%s: %d follow-up hints, want %d", tc.name, n, tc.want)
-		}
 	}
 }

@@ -41,48 +41,38 @@ var ErrUnprocessed = errors.New("items left unprocessed after retries (throttled
 // Batches are sent one after another: callers that need an order between items (bodies before
 // the message that points at them) get it by calling BatchWrite twice.
 func (s Store) BatchWrite(ctx context.Context, reqs []types.WriteRequest) (failed []types.WriteRequest, err error) {
-	failed, _, err = s.BatchWriteCounted(ctx, reqs)
-	return failed, err
-}
-
-// BatchWriteCounted is BatchWrite that also reports how many BatchWriteItem requests it sent:
-// 1 when the first request applied every item (none was left unprocessed).
-func (s Store) BatchWriteCounted(ctx context.Context, reqs []types.WriteRequest) (failed []types.WriteRequest, sent int, err error) {
 	for start := 0; start < len(reqs); start += maxBatchWrite {
 		batch := reqs[start:min(start+maxBatchWrite, len(reqs))]
-		left, n, berr := s.writeOneBatch(ctx, batch)
-		sent += n
+		left, berr := s.writeOneBatch(ctx, batch)
 		if berr != nil {
 			failed = append(failed, left...)
 			err = berr
 			if ctx.Err() != nil {
-				return append(failed, reqs[start+len(batch):]...), sent, err
+				return append(failed, reqs[start+len(batch):]...), err
 			}
 		}
 	}
-	return failed, sent, err
+	return failed, err
 }
 
-// writeOneBatch writes up to 25 requests, retrying what is left unprocessed; sent counts the
-// BatchWriteItem requests.
-func (s Store) writeOneBatch(ctx context.Context, batch []types.WriteRequest) (left []types.WriteRequest, sent int, err error) {
+func (s Store) writeOneBatch(ctx context.Context, batch []types.WriteRequest) ([]types.WriteRequest, error) {
 	pending := batch
 	for attempt := 0; ; attempt++ {
 		out, err := s.API.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
 			RequestItems: map[string][]types.WriteRequest{s.Table: pending},
 		})
 		if err != nil {
-			return pending, attempt + 1, s.wrap("BatchWriteItem", err)
+			return pending, s.wrap("BatchWriteItem", err)
 		}
 		pending = out.UnprocessedItems[s.Table]
 		if len(pending) == 0 {
-			return nil, attempt + 1, nil
+			return nil, nil
 		}
 		if attempt == MaxUnprocessedRetries {
-			return pending, attempt + 1, fmt.Errorf("dynamodbqueue: BatchWriteItem on table %q: %d %w", s.Table, len(pending), ErrUnprocessed)
+			return pending, fmt.Errorf("dynamodbqueue: BatchWriteItem on table %q: %d %w", s.Table, len(pending), ErrUnprocessed)
 		}
 		if err := wait.Sleep(ctx, Backoff(attempt)); err != nil {
-			return pending, attempt + 1, err
+			return pending, err
 		}
 	}
 }
