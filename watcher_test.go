@@ -20,6 +20,7 @@ import (
 
 	"github.com/dynamodbqueue/dynamodbqueue"
 	"github.com/dynamodbqueue/dynamodbqueue/internal/testenv"
+	"github.com/dynamodbqueue/dynamodbqueue/internal/wait"
 )
 
 // newWatchClient returns a Client of its own (another "process") on table, talking through api
@@ -734,4 +735,44 @@ func TestLostBatchHintIsWrittenAgain(t *testing.T) {
 	if st := watching.WatchStats(); st.FallbackFinds != 0 {
 		t.Fatalf("the fallback found the work (%+v); want the hint to", st)
 	}
+}
+
+// slowWritesAPI answers every batch write a while after sending it, as a loaded server does.
+type slowWritesAPI struct {
+	dynamodbqueue.API
+	delay time.Duration
+}
+
+func (a slowWritesAPI) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	out, err := a.API.BatchWriteItem(ctx, in, o...)
+	if werr := wait.Sleep(ctx, a.delay); werr != nil {
+		return nil, werr
+	}
+	return out, err
+}
+
+// TestSlowPushWritesFollowUpHint: a push whose messages were stored more than half of the
+// watcher's 100 ms between its two signals after its hint was sent writes the hint again
+// after them, even when the hint went in the same request (a server may apply the items of
+// one request over its whole duration); a fast push does not.
+func TestSlowPushWritesFollowUpHint(t *testing.T) {
+	t.Parallel()
+	_, table := newTable(t)
+	slow := newWatchClient(t, slowWritesAPI{API: testenv.Client(t), delay: 80 * time.Millisecond}, table, dynamodbqueue.Options{})
+	push(t, mustHandle(t, slow, "slow", "c"), bodies(10, "slow")...)
+	if n := slow.WatchStats().FollowUpHints; n != 1 {
+		t.Errorf("a slow push wrote %d follow-up hints, want 1", n)
+	}
+	fast := newWatchClient(t, nil, table, dynamodbqueue.Options{})
+	// A fast push is one that the test server answers within 50 ms: retry a few times so that
+	// a stall of this machine does not fail the test (it may not pass by chance: a push that
+	// wrote one does not count).
+	for range 5 {
+		before := fast.WatchStats().FollowUpHints
+		push(t, mustHandle(t, fast, "fast", "c"), bodies(10, "fast")...)
+		if fast.WatchStats().FollowUpHints == before {
+			return
+		}
+	}
+	t.Errorf("every fast push wrote a follow-up hint")
 }
