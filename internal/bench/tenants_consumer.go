@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -68,10 +66,10 @@ func (e *env) runTenantsConsumer(ctx context.Context) ([]*Result, error) {
 
 	var prod errgroup.Group
 	for pi, ids := range split(n, c.Producers) {
-		rng := rand.New(rand.NewPCG(uint64(pi), 42))
+		rng := tenantsRand(pi)
 		prod.Go(func() error {
 			for _, batch := range chunks(ids, c.BatchSize) {
-				t := min(int(float64(c.Tenants)*math.Pow(rng.Float64(), 3)), c.Tenants-1)
+				t := skewedTenant(rng, c.Tenants)
 				if failed, err := prods[t].PushMessages(ctx, 0, messages(tenant(t), batch, c.BodySize)...); err != nil {
 					return fmt.Errorf("push: %d failed: %w", len(failed), err)
 				}
