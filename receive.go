@@ -96,6 +96,9 @@ type ReceiveResult struct {
 	// lapses) is announced by the table watcher's wake-ups, so a consumer woken by them (the
 	// consumer package, or Client.Watch) need not poll a drained pair again before the next
 	// one. False says nothing: more may be visible (a batch that came back full, a failure).
+	// The reads are eventually consistent: on AWS a message stored a moment before may be
+	// missing from them, which the watcher's second wake-up for a push, 100 ms after its
+	// first, covers.
 	Drained bool
 }
 
