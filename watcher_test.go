@@ -753,8 +753,10 @@ func (a slowWritesAPI) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWri
 
 // TestSlowPushWritesFollowUpHint: a push whose messages were stored more than half of the
 // watcher's 100 ms between its two signals after its hint was sent writes the hint again
-// after them, even when the hint went in the same request (a server may apply the items of
-// one request over its whole duration); a fast push does not.
+// after them, even when the hint went in the same request: a server may apply the items of one
+// request over its whole duration (DynamoDB Local does), so both signals could come before the
+// messages are there. (How few follow-ups fast pushes write is measured by the bench's
+// WatchStats, not asserted: what is fast depends on the machine.)
 func TestSlowPushWritesFollowUpHint(t *testing.T) {
 	t.Parallel()
 	_, table := newTable(t)
@@ -763,16 +765,4 @@ func TestSlowPushWritesFollowUpHint(t *testing.T) {
 	if n := slow.WatchStats().FollowUpHints; n != 1 {
 		t.Errorf("a slow push wrote %d follow-up hints, want 1", n)
 	}
-	fast := newWatchClient(t, nil, table, dynamodbqueue.Options{})
-	// A fast push is one that the test server answers within 50 ms: retry a few times so that
-	// a stall of this machine does not fail the test (it may not pass by chance: a push that
-	// wrote one does not count).
-	for range 5 {
-		before := fast.WatchStats().FollowUpHints
-		push(t, mustHandle(t, fast, "fast", "c"), bodies(10, "fast")...)
-		if fast.WatchStats().FollowUpHints == before {
-			return
-		}
-	}
-	t.Errorf("every fast push wrote a follow-up hint")
 }
