@@ -161,7 +161,9 @@ func (s *Signer) Parse(str string) (Handle, error) {
 		return Handle{}, invalid("empty")
 	}
 	raw, err := b64.DecodeString(str)
-	if err != nil {
+	// The decoder skips '\r' and '\n': a handle with them would be another string for the
+	// same claim. Only the exact encoding is a handle.
+	if err != nil || len(str) != b64.EncodedLen(len(raw)) {
 		return Handle{}, invalid("not base64url")
 	}
 	if len(raw) < 1+8+TokenLen+macLen {

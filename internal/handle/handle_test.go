@@ -97,3 +97,15 @@ func TestVersion1HandlesStillParse(t *testing.T) {
 		t.Fatalf("a version 1 handle does not re-encode to itself")
 	}
 }
+
+// TestParseRejectsLineBreaks: the base64 decoder skips '\r' and '\n', so a handle with one
+// inserted would decode to the same claim; it must be refused (a found fuzz case).
+func TestParseRejectsLineBreaks(t *testing.T) {
+	s := NewSigner(nil)
+	enc := s.Encode(sample)
+	for _, in := range []string{enc[:10] + "\n" + enc[10:], enc[:10] + "\r" + enc[10:], enc + "\n", "\r\n" + enc} {
+		if _, err := s.Parse(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Parse(%q) = %v, want ErrInvalid", in, err)
+		}
+	}
+}
