@@ -71,7 +71,7 @@ func (q *DynamoDBQueue) passStart(s *settings, n int) int {
 	if n <= 1 {
 		return 0
 	}
-	k := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
+	k := pairKey(s.table, s.queue, s.client)
 	v, ok := q.core.passCursor.Load(k)
 	if !ok {
 		c := new(atomic.Uint64)

@@ -109,7 +109,7 @@ func (q *DynamoDBQueue) writeHints(ctx context.Context, s *settings, now time.Ti
 // pendingHints returns the hints of work of s's pair that becomes visible at the given times,
 // none when this process found its principal may not write them.
 func (q *DynamoDBQueue) pendingHints(s *settings, now time.Time, visible []time.Time) []store.Hint {
-	if _, denied := q.core.watch.hintsDenied.Load(s.table + "\x00" + s.queue); denied || len(visible) == 0 {
+	if q.hintWrites(s) == hintsNone || len(visible) == 0 {
 		return nil
 	}
 	return q.hints(s, now, visible)
@@ -121,10 +121,50 @@ func (q *DynamoDBQueue) hintsRefused(ctx context.Context, s *settings, err error
 	if err == nil || !isAccessDenied(err) {
 		return false
 	}
-	if _, loaded := q.core.watch.hintsDenied.LoadOrStore(s.table+"\x00"+s.queue, struct{}{}); !loaded {
+	q.learnHintWrites(ctx, s, hintsNone, err)
+	return true
+}
+
+// hintWriteMode is how this process's principal may write a queue's hints, as IAM's refusals
+// taught it; it only ever goes down the list.
+type hintWriteMode int32
+
+const (
+	hintsInBatch hintWriteMode = iota // in a push's first BatchWriteItem (IAMPolicy's PushesWithHints)
+	hintsApart                        // only in requests of their own (a policy made before that statement)
+	hintsNone                         // not at all (a policy without hint grants)
+)
+
+// hintWrites returns how s's queue's hints may be written.
+func (q *DynamoDBQueue) hintWrites(s *settings) hintWriteMode {
+	if v, ok := q.core.watch.hintModes.Load(s.table + "\x00" + s.queue); ok {
+		return v.(hintWriteMode)
+	}
+	return hintsInBatch
+}
+
+// learnHintWrites records that s's queue's hints may be written no better than m (err is the
+// refusal that says so), and logs the first time it comes down to m.
+func (q *DynamoDBQueue) learnHintWrites(ctx context.Context, s *settings, m hintWriteMode, err error) {
+	k := s.table + "\x00" + s.queue
+	for {
+		cur, loaded := q.core.watch.hintModes.LoadOrStore(k, m)
+		if !loaded {
+			break
+		}
+		if cur.(hintWriteMode) >= m {
+			return
+		}
+		if q.core.watch.hintModes.CompareAndSwap(k, cur, m) {
+			break
+		}
+	}
+	switch m {
+	case hintsApart:
+		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints in the same request as messages; writing them apart (one request more per push; see IAMPolicy)", "queue", s.queue, "error", err)
+	case hintsNone:
 		s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints; other processes find this process's pushes only by their watchers' fallback", "queue", s.queue, "error", err)
 	}
-	return true
 }
 
 // hintNow writes the hint of work of s's pair that is visible now, made so by something other

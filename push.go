@@ -206,9 +206,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 	// If the write that carries them fails, none of the messages it carries is written.
 	hinted := time.Now()
 	var lead []types.WriteRequest
-	apartKey := s.table + "\x00" + s.queue
-	_, apart := q.core.watch.hintsApart.Load(apartKey)
-	if len(batched) > 0 && !apart {
+	if len(batched) > 0 && q.hintWrites(s) == hintsInBatch {
 		lead = store.HintPuts(q.pendingHints(s, now, visible))
 	} else if err := q.writeHints(ctx, s, now, visible); err != nil {
 		return fail(err)
@@ -218,9 +216,7 @@ func (q *DynamoDBQueue) SendMessages(ctx context.Context, opts PushOptions, msgs
 		// IAM refused the first request as a whole, so nothing of it was written: a policy
 		// made before pushes carried their hints (IAMPolicy's PushesWithHints) needs every
 		// key of a request in one statement. Write the hints apart from now on.
-		if _, loaded := q.core.watch.hintsApart.LoadOrStore(apartKey, struct{}{}); !loaded {
-			s.logger.WarnContext(ctx, "dynamodbqueue: not allowed to write activity hints in the same request as messages; writing them apart (one request more per push; see IAMPolicy)", "queue", s.queue, "error", err)
-		}
+		q.learnHintWrites(ctx, s, hintsApart, err)
 		for _, o := range batched {
 			o.err = nil
 		}

@@ -144,7 +144,7 @@ func (q *DynamoDBQueue) receiveLoop(ctx context.Context, s *settings, opts Recei
 
 	q.syncClock(ctx, s)
 	deadline := time.Now().Add(opts.WaitTime)
-	wakeKey := s.table + "\x00" + keys.PairPrefix(s.queue, s.client)
+	wakeKey := pairKey(s.table, s.queue, s.client)
 	interval := s.pollMin
 	lp := q.startLongPoll(s, opts.WaitTime) // wait.go: the table's watcher wakes this poll
 	defer lp.done()
@@ -260,7 +260,7 @@ func (q *DynamoDBQueue) receivePass(ctx context.Context, s *settings, want int, 
 	// Only sharded pairs make marks; others keep no channel for it.
 	var woken <-chan struct{}
 	if n > 1 {
-		woken = q.core.wake.channel(s.table + "\x00" + keys.PairPrefix(s.queue, s.client))
+		woken = q.core.wake.channel(pairKey(s.table, s.queue, s.client))
 	}
 	// Skip shards found empty a moment ago, unless that would leave no active shard to ask.
 	skipIdle := false

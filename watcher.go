@@ -96,8 +96,7 @@ type watchState struct {
 	interval     time.Duration // < 0: disabled
 	fallbackRate float64
 	hintParts    int
-	hintsDenied  sync.Map // table+"\x00"+queue: writing its hints was refused (IAM); see writeHints
-	hintsApart   sync.Map // table+"\x00"+queue: a push's batch may not carry them (IAM); see push
+	hintModes    sync.Map // table+"\x00"+queue -> hintWriteMode, when IAM refused hint writes (hint.go)
 
 	mu      sync.Mutex
 	byTable map[string]*watcher
@@ -507,14 +506,20 @@ func (w *watcher) tick() bool {
 // signalLocked wakes every subscriber of p, and the long polls of p in this process.
 func (w *watcher) signalLocked(p pairID) {
 	w.co.watch.signals.Add(1)
+	w.wakeSubsLocked(p)
+	w.co.wake.notify(pairKey(w.table, p.queue, p.client))
+}
+
+// wakeSubsLocked gives p a new generation (its marks lapse, receive_mark.go) and wakes its
+// subscribers; a subscriber with a wake-up pending keeps that one.
+func (w *watcher) wakeSubsLocked(p pairID) {
 	w.bumpLocked(p)
 	for sub := range w.subs[p] {
 		select {
 		case sub.ch <- struct{}{}:
-		default: // a wake-up is pending already
+		default:
 		}
 	}
-	w.co.wake.notify(w.table + "\x00" + keys.PairPrefix(p.queue, p.client))
 }
 
 // notifyLocal wakes the waiters of a pair in this process at once: long polls, and the
@@ -522,18 +527,18 @@ func (w *watcher) signalLocked(p pairID) {
 func (co *core) notifyLocal(table, queue, client string) {
 	if w := co.watch.get(table); w != nil {
 		w.mu.Lock()
-		w.bumpLocked(pairID{queue, client})
-		for sub := range w.subs[pairID{queue, client}] {
-			select {
-			case sub.ch <- struct{}{}:
-			default:
-			}
-		}
+		w.wakeSubsLocked(pairID{queue, client})
 		w.mu.Unlock()
 	}
 	// After the generation changed (receive_mark.go): a long poll that takes its wake channel
 	// after this close sees the new generation, so it never waits on a mark this push voided.
-	co.wake.notify(table + "\x00" + keys.PairPrefix(queue, client))
+	co.wake.notify(pairKey(table, queue, client))
+}
+
+// pairKey names a (queue, client) pair of a table in this process's per-pair state: the wake
+// channels of its long polls, and the pass cursor of its receives (fairgroup.go).
+func pairKey(table, queue, client string) string {
+	return table + "\x00" + keys.PairPrefix(queue, client)
 }
 
 // noteClaims schedules a fallback check of s's pair for when n messages claimed now for vt run
