@@ -116,10 +116,11 @@ func (q *DynamoDBQueue) receive(ctx context.Context, opts ReceiveOptions, explic
 		return res, err
 	}
 	msgs, drained, err := q.receiveLoop(ctx, s, opts, explicitWait)
-	return ReceiveResult{Messages: msgs, Drained: drained && err == nil}, err
+	return ReceiveResult{Messages: msgs, Drained: drained}, err
 }
 
-// receiveLoop is receive once the settings are resolved; drained is that of its last look.
+// receiveLoop is receive once the settings are resolved; drained is that of its last look,
+// false whenever it returns an error.
 func (q *DynamoDBQueue) receiveLoop(ctx context.Context, s *settings, opts ReceiveOptions, explicitWait bool) (_ []events.SQSMessage, drained bool, _ error) {
 	maxN, minN := cmp.Or(opts.MaxMessages, 1), cmp.Or(opts.MinMessages, 1)
 	if maxN < 1 || maxN > MaxReceiveMessages {

@@ -172,16 +172,14 @@ wait:
 	r.figure("isolation_failures", float64(d.crossTalk.Load()))
 	// Where the window's polls went (requests: each poll is one Query, plus one write per
 	// message it claims).
-	r.figure("noisy_polls", float64(noisyPolls.polls))
-	r.figure("noisy_msgs_per_poll", ratio(float64(noisyPolls.received), float64(noisyPolls.polls)))
+	noisyFigures(r, noisyPolls, used, elapsed)
 	r.figure("quiet_polls", float64(quietPolls.polls))
 	r.figure("quiet_empty_polls", float64(quietPolls.empty))
 	r.figure("quiet_wakes", float64(quietPolls.wakes))
 	r.figure("quiet_polls_per_msg", ratio(float64(quietPolls.polls), float64(quietPolls.received)))
-	// What the table served in the window: the consumer process's requests and the quiet
-	// tenants' pushes (each a hint and a message write), against the consumer's alone in the
-	// capacity phase: when the sum is no more than that, the server had no capacity to spare.
-	r.figure("consumer_requests_per_sec", float64(used.Total().Requests)/elapsed.Seconds())
+	// What the table served in the window: the consumer process's requests (noisyFigures) and
+	// the quiet tenants' pushes, against the consumer's alone in the capacity phase: when the
+	// sum is no more than that, the server had no capacity to spare.
 	r.figure("push_requests_per_sec", float64(pushes.Total().Requests)/elapsed.Seconds())
 	if left := int64(b) - d.handledOf(ids[0]); left <= 0 {
 		r.Notes = append(r.Notes, "the backlog was drained before the window ended: the drain rate is a lower bound")
@@ -238,9 +236,7 @@ func (e *env) fairnessCapacity(ctx context.Context, name, noisy string, d *deliv
 	r.setUsage(used)
 	r.figure("capacity_msgs_per_sec", rate)
 	r.figure("concurrency", float64(e.cfg.Many.Concurrency))
-	r.figure("noisy_polls", float64(polls.polls))
-	r.figure("noisy_msgs_per_poll", ratio(float64(polls.received), float64(polls.polls)))
-	r.figure("consumer_requests_per_sec", float64(used.Total().Requests)/elapsed.Seconds())
+	noisyFigures(r, polls, used, elapsed)
 	if drainedInWarmUp {
 		r.Notes = append(r.Notes, "the backlog was drained during the warm-up: measured from the consumer's start")
 	}
@@ -307,4 +303,12 @@ func (h isolationHooks) OnPoll(_ context.Context, src consumer.Source, received 
 // OnWake counts a wake-up of src.
 func (h isolationHooks) OnWake(_ context.Context, src consumer.Source) {
 	h.d.polls.of(src.ClientID).wakes.Add(1)
+}
+
+// noisyFigures records, in both phases of the fairness workload, the backlogged tenant's polls
+// and the consumer process's requests per second (used, over elapsed).
+func noisyFigures(r *Result, noisy pollTotals, used Usage, elapsed time.Duration) {
+	r.figure("noisy_polls", float64(noisy.polls))
+	r.figure("noisy_msgs_per_poll", ratio(float64(noisy.received), float64(noisy.polls)))
+	r.figure("consumer_requests_per_sec", float64(used.Total().Requests)/elapsed.Seconds())
 }
