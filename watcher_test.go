@@ -530,8 +530,9 @@ func TestWatchHintsAfterPurgeAndQueueDelete(t *testing.T) {
 }
 
 // TestHintWriteFailureFailsThePush: a push whose hint cannot be written fails whole, with
-// nothing stored; a hint write applied twice (the SDK retried a write DynamoDB had applied)
-// changes nothing: the message is stored and delivered once.
+// nothing stored; a write that carries a hint applied twice (the SDK retried a write DynamoDB
+// had applied: the push's batch, message included) changes nothing: the message is stored and
+// delivered once.
 func TestHintWriteFailureFailsThePush(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
@@ -559,14 +560,22 @@ func TestHintWriteFailureFailsThePush(t *testing.T) {
 		t.Fatalf("Count after the failed push = %d, %v; want nothing written", n, err)
 	}
 
-	// Apply every hint write once before it is sent: the write then lands twice.
+	// Apply every write that carries a hint once before it is sent (the push's batch, with the
+	// message in it, or a hint's own UpdateItem): the write then lands twice.
+	var replayed atomic.Int64
 	api.set(func(op string, in any) error {
-		if u, ok := in.(*dynamodb.UpdateItemInput); ok && isHintWrite(op, in) {
-			if _, err := api.API.UpdateItem(ctx, u); err != nil {
-				return err
-			}
+		if !isHintWrite(op, in) {
+			return nil
 		}
-		return nil
+		var err error
+		switch in := in.(type) {
+		case *dynamodb.UpdateItemInput:
+			_, err = api.API.UpdateItem(ctx, in)
+		case *dynamodb.BatchWriteItemInput:
+			_, err = api.API.BatchWriteItem(ctx, in)
+		}
+		replayed.Add(1)
+		return err
 	})
 	other := newWatchClient(t, nil, table, dynamodbqueue.Options{})
 	sub := mustWatch(t, other, "hw", "c")
@@ -575,6 +584,9 @@ func TestHintWriteFailureFailsThePush(t *testing.T) {
 	got := mustPoll(t, mustHandle(t, other, "hw", "c"), time.Minute, 10)
 	if !slices.Equal(bodyList(got), []string{"twice-000"}) {
 		t.Fatalf("after a retried hint write the pair delivered %v", bodyList(got))
+	}
+	if replayed.Load() == 0 {
+		t.Fatal("no write that carries a hint was replayed")
 	}
 }
 
